@@ -1,0 +1,26 @@
+"""One exception hierarchy for everything ``linkage`` raises on purpose.
+
+Every message says what was wrong, where (the column, row or argument) and what to do.
+"""
+
+from __future__ import annotations
+
+
+class LinkageError(Exception):
+    """Base class of every error ``linkage`` raises on purpose."""
+
+
+class InputError(LinkageError, ValueError):
+    """The input records cannot be used as given (missing column, duplicate ids, ...)."""
+
+
+class SchemaError(InputError):
+    """A column role is missing, unknown, or mapped to a column that does not exist."""
+
+
+class ConfigError(LinkageError, ValueError):
+    """An argument or setting is invalid (thresholds out of order, unknown rule, ...)."""
+
+
+class ModelError(LinkageError):
+    """The model cannot be trained, loaded or used as asked."""
