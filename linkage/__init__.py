@@ -1,0 +1,37 @@
+"""linkage: find and merge duplicate customer records in CRM data.
+
+The public API: :func:`link` runs the whole flow; the objects below configure it.
+
+    >>> import linkage
+    >>> result = linkage.link(linkage.datasets.load_sample())   # doctest: +SKIP
+    >>> result.entities, result.pairs, result.review, result.model  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from linkage.blocking import BlockingRule
+from linkage.decisions import DecisionPolicy, RoutingRule, Thresholds
+from linkage.errors import ConfigError, InputError, LinkageError, ModelError, SchemaError
+from linkage.model import LinkageModel
+from linkage.pipeline import LinkResult, link
+from linkage.schema import ROLES, RoleMapping, detect_roles
+
+__all__ = [
+    "BlockingRule",
+    "ConfigError",
+    "DecisionPolicy",
+    "InputError",
+    "LinkResult",
+    "LinkageError",
+    "LinkageModel",
+    "ModelError",
+    "ROLES",
+    "RoleMapping",
+    "RoutingRule",
+    "SchemaError",
+    "Thresholds",
+    "detect_roles",
+    "link",
+]

@@ -1,0 +1,22 @@
+"""Small helpers for running DuckDB statements safely (internal)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
+    """Execute a statement and consume its result.
+
+    DuckDB 2 refuses further work on a connection while a result is unfinished, so
+    statements whose result we do not need (DDL, UPDATE) are drained here.
+    """
+    con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+
+
+def quote(identifier: str) -> str:
+    """Quote an identifier for DuckDB SQL (doubling embedded quotes)."""
+    return '"' + identifier.replace('"', '""') + '"'

@@ -1,0 +1,177 @@
+"""Blocking: which pairs of records are compared at all.
+
+A blocking rule names standardized columns whose values must be equal for a pair to be a
+candidate (``mobile_e164``; ``person_name_key`` + ``company_core``). Default rules are chosen
+from the roles present. Each rule becomes one key column in the working table, and a key
+value shared by more than ``max_block_size`` records (a switchboard number, a placeholder
+``13800000000``, ``test@test.com``) is left out of that rule's key, so one bad value cannot
+explode the number of pairs; the values left out are reported. Splink then blocks on the
+key columns, and its blocking analysis counts the pairs before anything is scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from linkage._sql import quote, run
+from linkage.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """Records are candidates when they agree exactly on every column of the rule.
+
+    Attributes:
+        name: a short name used in reports and in the key column ``block_<name>``.
+        columns: standardized columns (as derived by :mod:`linkage.standardize`).
+        roles: roles that must be present for the rule to apply.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    roles: tuple[str, ...]
+
+    @property
+    def key_column(self) -> str:
+        return f"block_{self.name}"
+
+
+#: The default rules, most specific first. A rule applies when all its roles are present.
+DEFAULT_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("mobile", ("mobile_e164",), ("mobile",)),
+    BlockingRule("email", ("email_clean",), ("email",)),
+    BlockingRule("wechat", ("wechat_unionid_clean",), ("wechat_unionid",)),
+    BlockingRule("credit_code", ("credit_code_clean",), ("credit_code",)),
+    BlockingRule("national_id", ("national_id_clean",), ("national_id",)),
+    BlockingRule("name_company", ("person_name_key", "company_core"), ("person_name", "company")),
+    BlockingRule("name_city", ("person_name_key", "city_clean"), ("person_name", "city")),
+    BlockingRule("name_dob", ("person_name_key", "dob_date"), ("person_name", "dob")),
+    BlockingRule("phone_surname", ("phone_e164", "person_surname"), ("phone", "person_name")),
+    BlockingRule("email_local_surname", ("email_local", "person_surname"), ("email", "person_name")),
+    BlockingRule("first_last", ("first_name_clean", "last_name_clean"), ("first_name", "last_name")),
+    BlockingRule("last_dob", ("last_name_clean", "dob_date"), ("last_name", "dob")),
+    BlockingRule("first_dob", ("first_name_clean", "dob_date"), ("first_name", "dob")),
+    BlockingRule("postcode_last", ("postcode_clean", "last_name_clean"), ("postcode", "last_name")),
+    BlockingRule("postcode_first", ("postcode_clean", "first_name_clean"), ("postcode", "first_name")),
+    BlockingRule("dob_city", ("dob_date", "city_clean"), ("dob", "city")),
+    BlockingRule("address_last", ("address_clean", "last_name_clean"), ("address", "last_name")),
+    BlockingRule("company_only_name", ("company_core",), ("company",)),
+)
+
+# Company alone is a last resort: used only when there is no person-level column at all.
+_FALLBACK_ONLY = {"company_only_name"}
+_PERSON_ROLES = {"person_name", "first_name", "last_name", "mobile", "email", "wechat_unionid"}
+
+
+def default_rules(roles: Iterable[str]) -> list[BlockingRule]:
+    """The default rules that apply to the roles present."""
+    roles = set(roles)
+    # A full name folds first/last into person_name; rules on the parts would be redundant.
+    if "person_name" in roles:
+        roles -= {"first_name", "last_name"}
+    rules = [r for r in DEFAULT_RULES if set(r.roles) <= roles and r.name not in _FALLBACK_ONLY]
+    if not roles & _PERSON_ROLES:
+        rules += [r for r in DEFAULT_RULES if r.name in _FALLBACK_ONLY and set(r.roles) <= roles]
+    if not rules:
+        raise ConfigError(
+            f"no default blocking rule fits the roles present ({', '.join(sorted(roles))}); "
+            "pass blocking_rules=[linkage.BlockingRule(...)]"
+        )
+    return rules
+
+
+@dataclass
+class BlockingReport:
+    """What blocking will do, measured before scoring.
+
+    Attributes:
+        pairs_per_rule: rule name -> candidate pairs that rule alone generates.
+        total_pairs: candidate pairs after removing pairs found by an earlier rule
+            (splink's cumulative count).
+        guarded: one entry per value left out of a rule's key: rule, value, records.
+    """
+
+    pairs_per_rule: dict[str, int] = field(default_factory=dict)
+    total_pairs: int | None = None
+    guarded: list[dict[str, object]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = [f"  {name:<20} {n:>12,} pairs" for name, n in self.pairs_per_rule.items()]
+        if self.total_pairs is not None:
+            lines.append(f"  {'total (distinct)':<20} {self.total_pairs:>12,} pairs")
+        for g in self.guarded[:10]:
+            lines.append(
+                f"  guard: {g['rule']} value {g['value']!r} is shared by {g['records']:,} "
+                "records; not used for blocking (it would make too many pairs)"
+            )
+        if len(self.guarded) > 10:
+            lines.append(f"  guard: ... and {len(self.guarded) - 10} more values")
+        return "\n".join(lines)
+
+
+def add_block_keys(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rules: Sequence[BlockingRule],
+    *,
+    max_block_size: int,
+) -> BlockingReport:
+    """Add one ``block_<rule>`` key column per rule to ``table`` (in place, in DuckDB).
+
+    A key is NULL when any of its columns is NULL or when the key value is shared by more
+    than ``max_block_size`` records. Table and column names here are ``linkage``'s own
+    internal names, never a user's.
+    """
+    if max_block_size < 2:
+        raise ConfigError(f"max_block_size must be at least 2, got {max_block_size}")
+    report = BlockingReport()
+    existing = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    key_exprs = []
+    for rule in rules:
+        missing = [c for c in rule.columns if c not in existing]
+        if missing:
+            raise ConfigError(
+                f"blocking rule {rule.name!r} needs column(s) {missing}, which the "
+                f"standardized records do not have. Available: {sorted(existing)}"
+            )
+        parts = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in rule.columns)
+        not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in rule.columns)
+        value = f"concat_ws('|', {parts})" if len(rule.columns) > 1 else parts
+        key_exprs.append(f"CASE WHEN {not_null} THEN {value} END AS {quote(rule.key_column)}")
+    run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT *, {', '.join(key_exprs)} FROM {table}")
+
+    guarded_values: dict[str, list[str]] = {}
+    for rule in rules:
+        key = quote(rule.key_column)
+        big = con.execute(
+            f"SELECT {key}, count(*) AS n FROM {table} WHERE {key} IS NOT NULL "
+            "GROUP BY 1 HAVING count(*) > ? ORDER BY n DESC, 1",
+            [max_block_size],
+        ).fetchall()
+        if big:
+            guarded_values[rule.key_column] = [value for value, _ in big]
+            report.guarded.extend(
+                {"rule": rule.name, "value": value, "records": n} for value, n in big
+            )
+    if guarded_values:
+        replaced = ", ".join(
+            f"CASE WHEN list_contains(${i + 1}, {quote(col)}) THEN NULL ELSE {quote(col)} END "
+            f"AS {quote(col)}"
+            for i, col in enumerate(guarded_values)
+        )
+        run(
+            con,
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE ({replaced}) FROM {table}",
+            list(guarded_values.values()),
+        )
+    for rule in rules:
+        key = quote(rule.key_column)
+        pairs = con.execute(
+            f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM (SELECT count(*) AS n FROM {table} "
+            f"WHERE {key} IS NOT NULL GROUP BY {key})"
+        ).fetchall()[0][0]
+        report.pairs_per_rule[rule.name] = int(pairs)
+    return report

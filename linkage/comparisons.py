@@ -1,0 +1,429 @@
+"""CRM-aware comparisons, one per role, built from splink's comparison libraries.
+
+Each comparison reads the *standardized* columns that :mod:`linkage.standardize` derives
+(``mobile_e164``, ``company_core``, ``person_name_key`` ...), never the raw input, and turns a
+pair of records into an agreement level. Levels are listed in each builder's docstring in the
+order splink evaluates them (first match wins); the null level is always first, the
+"anything else" level always last.
+
+Users can replace any default by passing their own splink comparison for that role, or add
+comparisons on further columns::
+
+    import splink.comparison_library as cl
+    linkage.link(df, comparisons={"email": cl.ExactMatch("email_clean")})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.comparison_creator import ComparisonCreator
+
+from linkage.errors import ConfigError
+
+# Comparison output names are fixed: decisions and routing rules refer to them
+# (``gamma_mobile``, ``gamma_company`` ...).
+
+
+def company_comparison() -> ComparisonCreator:
+    """Company name, compared on the cleaned name and on its core.
+
+    Levels:
+        1. null: either core name missing or invalid
+        2. same cleaned name (legal form and region included), term-frequency adjusted
+        3. same core name and no conflicting region (``华信科技(北京)有限公司`` ~
+           ``北京華信科技有限公司``), term-frequency adjusted
+        4. same core name, different regions (often a different branch or a namesake)
+        5. core names Jaro-Winkler >= 0.9 (a typo)
+        6. anything else
+    """
+    same_region_or_unknown = (
+        '("company_region_l" IS NULL OR "company_region_r" IS NULL '
+        'OR "company_region_l" = "company_region_r")'
+    )
+    return cl.CustomComparison(
+        output_column_name="company",
+        comparison_description="company name (standardized)",
+        comparison_levels=[
+            cll.NullLevel("company_core"),
+            cll.ExactMatchLevel("company_clean", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                f'"company_core_l" = "company_core_r" AND {same_region_or_unknown}',
+                label_for_charts="same core name",
+            ).configure(tf_adjustment_column="company_core"),
+            cll.CustomLevel(
+                '"company_core_l" = "company_core_r"',
+                label_for_charts="same core name, different region",
+            ),
+            cll.JaroWinklerLevel("company_core", 0.9),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def credit_code_comparison() -> ComparisonCreator:
+    """Unified social credit code.
+
+    Levels:
+        1. null
+        2. exact match
+        3. one character different (a typo: the standardizer flags its bad checksum)
+        4. anything else
+    """
+    return cl.CustomComparison(
+        output_column_name="credit_code",
+        comparison_description="unified social credit code",
+        comparison_levels=[
+            cll.NullLevel("credit_code_clean"),
+            cll.ExactMatchLevel("credit_code_clean"),
+            cll.DamerauLevenshteinLevel("credit_code_clean", 1),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def person_name_comparison() -> ComparisonCreator:
+    """Person name, Chinese or latin, through pinyin.
+
+    Levels:
+        1. null
+        2. same cleaned name (``张伟`` ~ ``張偉``), neither an honorific form;
+           term-frequency adjusted, so ``张伟`` counts for less than a rare name
+        3. same pinyin under any reading (``张伟`` ~ ``Zhang Wei`` ~ ``Wei ZHANG``, or a
+           homophone typo ``张玮``), term-frequency adjusted
+        4. an honorific form (``张先生``) with the same surname
+        5. pinyin Jaro-Winkler >= 0.88
+        6. anything else
+    """
+    neither_honorific = (
+        'NOT coalesce("person_name_is_honorific_l", false) '
+        'AND NOT coalesce("person_name_is_honorific_r", false)'
+    )
+    return cl.CustomComparison(
+        output_column_name="person_name",
+        comparison_description="person name (pinyin-aware)",
+        comparison_levels=[
+            cll.NullLevel("person_name_key"),
+            cll.CustomLevel(
+                f'"person_name_clean_l" = "person_name_clean_r" AND {neither_honorific}',
+                label_for_charts="same name",
+            ).configure(tf_adjustment_column="person_name_clean"),
+            cll.CustomLevel(
+                f'("person_name_key_l" = "person_name_key_r" OR '
+                f'len(list_intersect("person_name_keys_l", "person_name_keys_r")) > 0) '
+                f"AND {neither_honorific}",
+                label_for_charts="same pinyin",
+            ).configure(tf_adjustment_column="person_name_key"),
+            cll.CustomLevel(
+                '"person_surname_l" = "person_surname_r"',
+                label_for_charts="honorific, same surname",
+            ),
+            cll.CustomLevel(
+                f'jaro_winkler_similarity("person_name_key_l", "person_name_key_r") >= 0.88 '
+                f"AND {neither_honorific}",
+                label_for_charts="pinyin Jaro-Winkler >= 0.88",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def first_name_comparison() -> ComparisonCreator:
+    """Given name (separate first and last name columns): splink's NameComparison,
+    exact (term-frequency adjusted) / Jaro-Winkler >= 0.92 / >= 0.88 / >= 0.7 / else."""
+    return cl.NameComparison("first_name_clean").configure(term_frequency_adjustments=True)
+
+
+def last_name_comparison() -> ComparisonCreator:
+    """Family name: as :func:`first_name_comparison`, plus a level for first and last
+    name swapped between the two records.
+
+    Levels: null / exact (tf) / swapped with the first name / Jaro-Winkler >= 0.92 /
+    >= 0.88 / >= 0.7 / else.
+    """
+    return cl.CustomComparison(
+        output_column_name="last_name",
+        comparison_description="family name",
+        comparison_levels=[
+            cll.NullLevel("last_name_clean"),
+            cll.ExactMatchLevel("last_name_clean", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                '"last_name_clean_l" = "first_name_clean_r" '
+                'AND "first_name_clean_l" = "last_name_clean_r"',
+                label_for_charts="first and last name swapped",
+            ),
+            cll.JaroWinklerLevel("last_name_clean", 0.92),
+            cll.JaroWinklerLevel("last_name_clean", 0.88),
+            cll.JaroWinklerLevel("last_name_clean", 0.7),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _phone_levels(column: str) -> list:
+    return [
+        cll.NullLevel(f"{column}_e164"),
+        cll.ExactMatchLevel(f"{column}_e164", term_frequency_adjustments=True),
+        cll.CustomLevel(
+            f'right("{column}_e164_l", 8) = right("{column}_e164_r", 8)',
+            label_for_charts="same last 8 digits",
+        ),
+        cll.DamerauLevenshteinLevel(f"{column}_e164", 1),
+        cll.ElseLevel(),
+    ]
+
+
+def mobile_comparison() -> ComparisonCreator:
+    """Mobile phone, on its E.164 form (``+86 138-0013-8000`` ~ ``13800138000``).
+
+    Levels:
+        1. null (missing, unparseable or a placeholder such as ``13800000000``)
+        2. exact, term-frequency adjusted (a number many records share counts for less)
+        3. same last 8 digits
+        4. one digit typed wrong or two swapped (Damerau-Levenshtein <= 1)
+        5. anything else
+    """
+    return cl.CustomComparison(
+        output_column_name="mobile",
+        comparison_description="mobile phone (E.164)",
+        comparison_levels=_phone_levels("mobile"),
+    )
+
+
+def phone_comparison() -> ComparisonCreator:
+    """Landline or switchboard phone, on its E.164 form with the extension apart.
+
+    Levels:
+        1. null
+        2. same number and same extension, or same number not shared by several people
+        3. same number shared by several people (a switchboard: weak evidence)
+        4. anything else
+    """
+    return cl.CustomComparison(
+        output_column_name="phone",
+        comparison_description="landline phone (E.164)",
+        comparison_levels=[
+            cll.NullLevel("phone_e164"),
+            cll.CustomLevel(
+                '"phone_e164_l" = "phone_e164_r" AND ('
+                '"phone_extension_l" = "phone_extension_r" OR NOT ('
+                'coalesce("phone_shared_l", false) OR coalesce("phone_shared_r", false)))',
+                label_for_charts="same number, not a shared switchboard",
+            ),
+            cll.CustomLevel(
+                '"phone_e164_l" = "phone_e164_r"', label_for_charts="same shared switchboard"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def email_comparison() -> ComparisonCreator:
+    """Email address.
+
+    Levels:
+        1. null (missing, invalid or a placeholder such as ``test@test.com``)
+        2. exact, term-frequency adjusted
+        3. same local part, different domain (``zhangwei@huaxin.com`` ~ ``zhangwei@qq.com``)
+        4. local parts Jaro-Winkler >= 0.88 at the same domain (a typo)
+        5. same company domain (colleagues: weak evidence)
+        6. anything else
+    """
+    return cl.CustomComparison(
+        output_column_name="email",
+        comparison_description="email address",
+        comparison_levels=[
+            cll.NullLevel("email_clean"),
+            cll.ExactMatchLevel("email_clean", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                '"email_local_l" = "email_local_r" AND length("email_local_l") >= 4',
+                label_for_charts="same local part",
+            ),
+            cll.CustomLevel(
+                '"email_domain_l" = "email_domain_r" AND '
+                'jaro_winkler_similarity("email_local_l", "email_local_r") >= 0.88',
+                label_for_charts="local part Jaro-Winkler >= 0.88, same domain",
+            ),
+            cll.ExactMatchLevel("company_domain").configure(
+                label_for_charts="same company domain"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def wechat_comparison() -> ComparisonCreator:
+    """WeChat UnionID: null / exact / anything else."""
+    return cl.CustomComparison(
+        output_column_name="wechat_unionid",
+        comparison_description="WeChat UnionID",
+        comparison_levels=[
+            cll.NullLevel("wechat_unionid_clean"),
+            cll.ExactMatchLevel("wechat_unionid_clean"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def national_id_comparison() -> ComparisonCreator:
+    """Personal id number: null / exact / one character different / anything else."""
+    return cl.CustomComparison(
+        output_column_name="national_id",
+        comparison_description="personal id number",
+        comparison_levels=[
+            cll.NullLevel("national_id_clean"),
+            cll.ExactMatchLevel("national_id_clean"),
+            cll.DamerauLevenshteinLevel("national_id_clean", 1),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def dob_comparison() -> ComparisonCreator:
+    """Date of birth: splink's DateOfBirthComparison on the parsed date
+    (exact / within 1 month / within 1 year / within 10 years / else)."""
+    return cl.DateOfBirthComparison("dob_date", input_is_string=False)
+
+
+def location_comparison(has_city: bool = True, has_province: bool = True) -> ComparisonCreator:
+    """City and province together (with whichever of the two the data has).
+
+    Levels: null (neither side has a city or province) / same city (tf) / same province /
+    anything else.
+    """
+    columns = [c for c, has in (("city_clean", has_city), ("province_clean", has_province)) if has]
+    null_sql = " AND ".join(f'("{c}_l" IS NULL OR "{c}_r" IS NULL)' for c in columns)
+    levels = [cll.CustomLevel(null_sql).configure(is_null_level=True)]
+    if has_city:
+        levels.append(cll.ExactMatchLevel("city_clean", term_frequency_adjustments=True))
+    if has_province:
+        levels.append(cll.ExactMatchLevel("province_clean"))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        output_column_name="location",
+        comparison_description="city and province",
+        comparison_levels=levels,
+    )
+
+
+def address_comparison() -> ComparisonCreator:
+    """Street address: null / exact (tf) / Jaro-Winkler >= 0.9 / >= 0.75 / else."""
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="street address",
+        comparison_levels=[
+            cll.NullLevel("address_clean"),
+            cll.ExactMatchLevel("address_clean", term_frequency_adjustments=True),
+            cll.JaroWinklerLevel("address_clean", 0.9),
+            cll.JaroWinklerLevel("address_clean", 0.75),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def postcode_comparison() -> ComparisonCreator:
+    """Postcode: null / exact (tf) / one character different / anything else."""
+    return cl.CustomComparison(
+        output_column_name="postcode",
+        comparison_description="postcode",
+        comparison_levels=[
+            cll.NullLevel("postcode_clean"),
+            cll.ExactMatchLevel("postcode_clean", term_frequency_adjustments=True),
+            cll.DamerauLevenshteinLevel("postcode_clean", 1),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def gender_comparison() -> ComparisonCreator:
+    """Gender: null / exact / anything else."""
+    return cl.CustomComparison(
+        output_column_name="gender",
+        comparison_description="gender",
+        comparison_levels=[
+            cll.NullLevel("gender_clean"),
+            cll.ExactMatchLevel("gender_clean"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def job_title_comparison() -> ComparisonCreator:
+    """Job title / occupation: null / exact (tf) / Jaro-Winkler >= 0.88 / anything else."""
+    return cl.CustomComparison(
+        output_column_name="job_title",
+        comparison_description="job title",
+        comparison_levels=[
+            cll.NullLevel("job_title_clean"),
+            cll.ExactMatchLevel("job_title_clean", term_frequency_adjustments=True),
+            cll.JaroWinklerLevel("job_title_clean", 0.88),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+# role -> (comparison name, builder). The location comparison serves city and province.
+_DEFAULTS: dict[str, tuple[str, Callable[[], ComparisonCreator]]] = {
+    "company": ("company", company_comparison),
+    "credit_code": ("credit_code", credit_code_comparison),
+    "person_name": ("person_name", person_name_comparison),
+    "first_name": ("first_name", first_name_comparison),
+    "last_name": ("last_name", last_name_comparison),
+    "mobile": ("mobile", mobile_comparison),
+    "phone": ("phone", phone_comparison),
+    "email": ("email", email_comparison),
+    "wechat_unionid": ("wechat_unionid", wechat_comparison),
+    "national_id": ("national_id", national_id_comparison),
+    "dob": ("dob", dob_comparison),
+    "city": ("location", location_comparison),
+    "province": ("location", location_comparison),
+    "address": ("address", address_comparison),
+    "postcode": ("postcode", postcode_comparison),
+    "gender": ("gender", gender_comparison),
+    "job_title": ("job_title", job_title_comparison),
+}
+
+
+def default_comparisons(
+    roles: Iterable[str],
+    overrides: Mapping[str, ComparisonCreator | None] | None = None,
+) -> dict[str, ComparisonCreator]:
+    """The comparisons for the roles present: name -> splink comparison.
+
+    Args:
+        roles: the roles present in the data.
+        overrides: role (or comparison name) -> a splink comparison to use instead, or
+            ``None`` to drop that comparison. Keys that are not roles add a comparison
+            under that name (for columns ``linkage`` has no role for).
+
+    Raises:
+        ConfigError: an override that is not a splink comparison.
+    """
+    roles = set(roles)
+    # With a full name present, first/last name columns are folded into it by the
+    # standardizer, so one name comparison is enough.
+    if "person_name" in roles:
+        roles -= {"first_name", "last_name"}
+    comparisons: dict[str, ComparisonCreator] = {}
+    for role, (name, builder) in _DEFAULTS.items():
+        if role in roles and name not in comparisons:
+            if name == "location":
+                comparisons[name] = location_comparison("city" in roles, "province" in roles)
+            else:
+                comparisons[name] = builder()
+    for key, comparison in (overrides or {}).items():
+        name = _DEFAULTS[key][0] if key in _DEFAULTS else key
+        if comparison is None:
+            comparisons.pop(name, None)
+            continue
+        if not isinstance(comparison, (ComparisonCreator, dict)):
+            raise ConfigError(
+                f"comparisons[{key!r}] must be a splink comparison (for example "
+                f"splink.comparison_library.ExactMatch('...')), not {type(comparison).__name__}"
+            )
+        comparisons[name] = comparison
+    if not comparisons:
+        raise ConfigError("no comparisons: the data has no column linkage can compare")
+    return comparisons
