@@ -28,11 +28,14 @@ class BlockingRule:
         name: a short name used in reports and in the key column ``block_<name>``.
         columns: standardized columns (as derived by :mod:`linkage.standardize`).
         roles: roles that must be present for the rule to apply.
+        loose: a rule that finds pairs the strict rules miss (typos everywhere) at the cost
+            of many more pairs; used only while the total stays within the pair budget.
     """
 
     name: str
     columns: tuple[str, ...]
     roles: tuple[str, ...]
+    loose: bool = False
 
     @property
     def key_column(self) -> str:
@@ -59,6 +62,15 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("dob_city", ("dob_date", "city_clean"), ("dob", "city")),
     BlockingRule("address_last", ("address_clean", "last_name_clean"), ("address", "last_name")),
     BlockingRule("company_only_name", ("company_core",), ("company",)),
+    # Loose rules, added in this order while the pair budget allows.
+    BlockingRule("surname_city", ("person_surname", "city_clean"), ("person_name", "city"), True),
+    BlockingRule("name", ("person_name_key",), ("person_name",), True),
+    BlockingRule("last_name", ("last_name_clean",), ("last_name",), True),
+    BlockingRule("first_name", ("first_name_clean",), ("first_name",), True),
+    BlockingRule("dob", ("dob_date",), ("dob",), True),
+    BlockingRule("email_local", ("email_local",), ("email",), True),
+    BlockingRule("postcode", ("postcode_clean",), ("postcode",), True),
+    BlockingRule("address", ("address_clean",), ("address",), True),
 )
 
 # Company alone is a last resort: used only when there is no person-level column at all.
@@ -92,11 +104,18 @@ class BlockingReport:
         total_pairs: candidate pairs after removing pairs found by an earlier rule
             (splink's cumulative count).
         guarded: one entry per value left out of a rule's key: rule, value, records.
+        skipped: loose rules left out because they would exceed the pair budget.
     """
 
     pairs_per_rule: dict[str, int] = field(default_factory=dict)
     total_pairs: int | None = None
     guarded: list[dict[str, object]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def pairs_upper_bound(self) -> int:
+        """Sum over rules (a pair found by two rules counts twice)."""
+        return sum(self.pairs_per_rule.values())
 
     def describe(self) -> str:
         lines = [f"  {name:<20} {n:>12,} pairs" for name, n in self.pairs_per_rule.items()]
@@ -109,6 +128,8 @@ class BlockingReport:
             )
         if len(self.guarded) > 10:
             lines.append(f"  guard: ... and {len(self.guarded) - 10} more values")
+        if self.skipped:
+            lines.append(f"  over the pair budget, not used: {', '.join(self.skipped)}")
         return "\n".join(lines)
 
 
@@ -118,12 +139,17 @@ def add_block_keys(
     rules: Sequence[BlockingRule],
     *,
     max_block_size: int,
-) -> BlockingReport:
+    pair_budget: int | None = None,
+) -> tuple[list[BlockingRule], BlockingReport]:
     """Add one ``block_<rule>`` key column per rule to ``table`` (in place, in DuckDB).
 
     A key is NULL when any of its columns is NULL or when the key value is shared by more
-    than ``max_block_size`` records. Table and column names here are ``linkage``'s own
-    internal names, never a user's.
+    than ``max_block_size`` records. Loose rules are kept only while the pairs of all
+    rules kept so far stay within ``pair_budget``. Table and column names here are
+    ``linkage``'s own internal names, never a user's.
+
+    Returns:
+        the rules kept, and the report.
     """
     if max_block_size < 2:
         raise ConfigError(f"max_block_size must be at least 2, got {max_block_size}")
@@ -174,4 +200,15 @@ def add_block_keys(
             f"WHERE {key} IS NOT NULL GROUP BY {key})"
         ).fetchall()[0][0]
         report.pairs_per_rule[rule.name] = int(pairs)
-    return report
+    running = sum(report.pairs_per_rule[r.name] for r in rules if not r.loose)
+    kept = []
+    for rule in rules:
+        if rule.loose:
+            pairs = report.pairs_per_rule[rule.name]
+            if pair_budget is not None and running + pairs > pair_budget:
+                report.skipped.append(rule.name)
+                del report.pairs_per_rule[rule.name]
+                continue
+            running += pairs
+        kept.append(rule)
+    return kept, report

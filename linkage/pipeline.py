@@ -105,6 +105,7 @@ def link(
     seed: int = 0,
     max_block_size: int = 1000,
     max_pairs: int = 50_000_000,
+    pair_budget: int | None = None,
     keep_apart_below: float = 0.0,
     cluster_method: str = "constrained",
     standardize: bool = True,
@@ -128,6 +129,9 @@ def link(
         max_block_size: a blocking key value shared by more records than this is not used
             for blocking (a switchboard, a placeholder); it is reported.
         max_pairs: refuse to run when blocking would generate more candidate pairs.
+        pair_budget: loose blocking rules (catching pairs with typos everywhere) are used
+            only while the candidate pairs stay within this many (default: 20 per record,
+            at least 2,000,000).
         keep_apart_below: records whose pair evidence (match weight less the prior) is
             below this many bits are never put in one entity.
         cluster_method: ``"constrained"`` (default) or ``"connected_components"``.
@@ -194,8 +198,12 @@ def link(
     rules = list(blocking_rules) if blocking_rules is not None else blocking_mod.default_rules(
         role_set
     )
-    report = blocking_mod.add_block_keys(con, records_table, rules, max_block_size=max_block_size)
-    upper_bound = sum(report.pairs_per_rule.values())
+    if pair_budget is None:
+        pair_budget = max(2_000_000, 20 * len(work))
+    rules, report = blocking_mod.add_block_keys(
+        con, records_table, rules, max_block_size=max_block_size, pair_budget=pair_budget
+    )
+    upper_bound = report.pairs_upper_bound
     if upper_bound > max_pairs:
         worst = max(report.pairs_per_rule, key=report.pairs_per_rule.get)
         raise ConfigError(

@@ -1,0 +1,45 @@
+"""Constrained clustering: strong links merge, a keep-apart beats any chain."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from linkage.clustering import connected_components, constrained_clusters
+
+
+def _arr(*values: int) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
+
+
+def test_weak_chain_does_not_glue_two_people() -> None:
+    # A(0)~B(1) strong, B(1)~C(2) weaker, but A and C disagree: C stays apart.
+    labels, refused = constrained_clusters(
+        3, _arr(0, 1), _arr(1, 2), np.array([20.0, 8.0]), _arr(0), _arr(2)
+    )
+    assert labels.tolist() == [0, 0, 2]
+    assert refused == 1
+    # connected components would have glued them
+    assert connected_components(3, _arr(0, 1), _arr(1, 2)).tolist() == [0, 0, 0]
+
+
+def test_the_strongest_link_wins_the_contested_record() -> None:
+    # B(1) links to A(0) weakly and to C(2) strongly; A and C are kept apart.
+    labels, _ = constrained_clusters(
+        3, _arr(0, 1), _arr(1, 2), np.array([5.0, 15.0]), _arr(0), _arr(2)
+    )
+    assert labels.tolist() == [0, 1, 1]
+
+
+def test_without_keep_apart_it_equals_connected_components() -> None:
+    rng = np.random.default_rng(3)
+    left, right = rng.integers(0, 200, 300), rng.integers(0, 200, 300)
+    labels, refused = constrained_clusters(
+        200, left, right, rng.random(300), _arr(), _arr()
+    )
+    assert refused == 0
+    assert labels.tolist() == connected_components(200, left, right).tolist()
+
+
+def test_labels_are_the_lowest_member_and_every_node_appears() -> None:
+    labels, _ = constrained_clusters(5, _arr(4, 3), _arr(3, 1), np.array([1.0, 1.0]), _arr(), _arr())
+    assert labels.tolist() == [0, 1, 2, 1, 1]

@@ -1,0 +1,104 @@
+"""Thresholds and routing rules turn scores into auto_merge / review / distinct."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from linkage.decisions import (
+    DecisionPolicy,
+    RoutingRule,
+    Thresholds,
+    decide,
+    default_rules,
+)
+from linkage.errors import ConfigError
+
+COMPARISONS = ["person_name", "company", "mobile", "phone", "email"]
+
+
+def _decide(rows: list[dict], policy: DecisionPolicy) -> pd.DataFrame:
+    con = duckdb.connect()
+    frame = pd.DataFrame(rows)
+    for name in COMPARISONS:
+        column = f"gamma_{name}"
+        if column not in frame:
+            frame[column] = -1
+    con.register("scored_view", frame)
+    con.execute("CREATE TABLE scored AS SELECT * FROM scored_view")
+    decide(con, "scored", COMPARISONS, policy, "decided")
+    return con.execute("SELECT * FROM decided ORDER BY id").df()
+
+
+def test_thresholds_split_scores_into_three_bands() -> None:
+    policy = DecisionPolicy(Thresholds(review=0, auto_merge=5))
+    out = _decide(
+        [{"id": 1, "match_weight": 7.0}, {"id": 2, "match_weight": 5.0},
+         {"id": 3, "match_weight": 2.0}, {"id": 4, "match_weight": -1.0}],
+        policy,
+    )
+    assert out["decision"].tolist() == ["auto_merge", "auto_merge", "review", "distinct"]
+    assert out["reason"].str.contains("threshold|band").all()
+
+
+def test_phone_alone_is_at_most_a_review() -> None:
+    policy = DecisionPolicy(Thresholds(0, 5), tuple(default_rules(COMPARISONS)))
+    out = _decide(
+        [
+            # only the mobile agrees, other fields missing: high score, but capped
+            {"id": 1, "match_weight": 12.0, "gamma_mobile": 4},
+            # mobile and name agree: stays auto_merge
+            {"id": 2, "match_weight": 12.0, "gamma_mobile": 4, "gamma_person_name": 4},
+        ],
+        policy,
+    )
+    assert out["decision"].tolist() == ["review", "auto_merge"]
+    assert out["reason"][0].startswith("phone_only")
+
+
+def test_company_and_phone_together_is_a_duplicate() -> None:
+    policy = DecisionPolicy(Thresholds(0, 10), tuple(default_rules(COMPARISONS)))
+    out = _decide(
+        [
+            {"id": 1, "match_weight": 3.0, "gamma_mobile": 4, "gamma_company": 4},
+            # colleague: same company and phone, but the names differ
+            {"id": 2, "match_weight": 3.0, "gamma_mobile": 4, "gamma_company": 4,
+             "gamma_person_name": 0},
+            # a shared switchboard is not phone agreement
+            {"id": 3, "match_weight": 3.0, "gamma_phone": 1, "gamma_company": 4},
+        ],
+        policy,
+    )
+    assert out["decision"].tolist() == ["auto_merge", "review", "review"]
+    assert out["reason"][0].startswith("company_and_phone")
+
+
+def test_thresholds_must_be_ordered_numbers() -> None:
+    with pytest.raises(ConfigError, match="must not be above"):
+        Thresholds(review=5, auto_merge=1)
+    with pytest.raises(ConfigError, match="number"):
+        Thresholds(review=float("nan"), auto_merge=1)
+
+
+def test_thresholds_from_probabilities() -> None:
+    t = Thresholds.from_probabilities(review=0.5, auto_merge=0.8)
+    assert t.review == pytest.approx(0.0)
+    assert t.auto_merge == pytest.approx(2.0)
+    with pytest.raises(ConfigError):
+        Thresholds.from_probabilities(review=0, auto_merge=0.8)
+
+
+def test_rules_are_validated_and_bad_sql_is_reported() -> None:
+    with pytest.raises(ConfigError, match="action"):
+        RoutingRule("x", "true", "raise", "review", "why")
+    with pytest.raises(ConfigError, match="decision"):
+        RoutingRule("x", "true", "cap", "merge", "why")
+    bad = DecisionPolicy(Thresholds(0, 5), (RoutingRule("x", "agree_nope", "cap", "review", "r"),))
+    with pytest.raises(ConfigError, match="agree_<c>"):
+        _decide([{"id": 1, "match_weight": 1.0}], bad)
+
+
+def test_policy_round_trips_through_a_dict() -> None:
+    policy = DecisionPolicy(Thresholds(1, 6), tuple(default_rules(COMPARISONS)))
+    assert DecisionPolicy.from_dict(policy.to_dict()) == policy

@@ -1,0 +1,137 @@
+"""Roles from headers, explicit mappings, and input validation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from linkage.errors import InputError, SchemaError
+from linkage.schema import detect_roles, read_records, resolve_roles, validate_records
+
+
+@pytest.mark.parametrize(
+    ("header", "role"),
+    [
+        ("Lead ID", "record_id"),
+        ("线索编号", "record_id"),
+        ("Company Name", "company"),
+        ("公司名称", "company"),
+        ("企业名称", "company"),
+        ("统一社会信用代码", "credit_code"),
+        ("USCC", "credit_code"),
+        ("姓名", "person_name"),
+        ("Full Name", "person_name"),
+        ("first_name", "first_name"),
+        (" surname", "last_name"),
+        ("Mobile Phone", "mobile"),
+        ("手机号码", "mobile"),
+        ("Telephone", "phone"),
+        ("座机", "phone"),
+        ("E-mail", "email"),
+        ("电子邮箱", "email"),
+        ("UnionID", "wechat_unionid"),
+        ("出生日期", "dob"),
+        ("省份", "province"),
+        ("CITY", "city"),
+        ("详细地址", "address"),
+        ("邮编", "postcode"),
+        ("Lead Source", "source"),
+        ("创建时间", "created_at"),
+        ("Last Modified", "updated_at"),
+        ("负责人", "owner"),
+        ("ＭＯＢＩＬＥ", "mobile"),  # full-width header
+    ],
+)
+def test_detects_roles_from_english_and_chinese_headers(header: str, role: str) -> None:
+    assert detect_roles([header]).roles == {role: header}
+
+
+def test_unknown_columns_are_not_given_roles() -> None:
+    mapping = detect_roles(["notes", "campaign_budget", "true_person_id"])
+    assert mapping.roles == {}
+
+
+def test_first_matching_column_wins() -> None:
+    mapping = detect_roles(["mobile", "手机号码"])
+    assert mapping.roles == {"mobile": "mobile"}
+
+
+def test_explicit_roles_win_and_none_switches_a_role_off() -> None:
+    mapping = resolve_roles(["id", "name", "cell"], {"mobile": "cell", "person_name": None})
+    assert mapping.roles == {"record_id": "id", "mobile": "cell"}
+    assert "mobile" not in mapping.detected
+
+
+def test_unknown_role_names_the_closest_role() -> None:
+    with pytest.raises(SchemaError, match="did you mean 'mobile'"):
+        resolve_roles(["a"], {"mobil": "a"})
+
+
+def test_misspelled_column_names_the_closest_column() -> None:
+    with pytest.raises(SchemaError, match="'Mobile Phone'"):
+        resolve_roles(["Mobile Phone", "name"], {"mobile": "Mobile Phon"})
+
+
+def test_missing_id_gets_a_stable_generated_id() -> None:
+    df = pd.DataFrame({"name": ["张伟", "李娜", "张伟"], "mobile": ["1", "2", "1"]})
+    first = df.copy()
+    mapping = validate_records(first, resolve_roles(list(first.columns)))
+    again = df.copy()
+    validate_records(again, resolve_roles(list(again.columns)))
+    column = mapping.roles["record_id"]
+    assert mapping.generated_id
+    assert first[column].is_unique
+    assert first[column].tolist() == again[column].tolist()
+    # identical rows get distinct ids
+    assert first[column][0] != first[column][2]
+    assert any("generated" in note for note in mapping.notes)
+
+
+def test_duplicate_ids_are_refused_with_examples() -> None:
+    df = pd.DataFrame({"id": ["a", "b", "a"], "name": ["x", "y", "z"]})
+    with pytest.raises(InputError, match=r"duplicated value.*'a'"):
+        validate_records(df, resolve_roles(list(df.columns)))
+
+
+def test_empty_ids_are_refused_with_rows() -> None:
+    df = pd.DataFrame({"id": ["a", None, " "], "name": ["x", "y", "z"]})
+    with pytest.raises(InputError, match=r"empty in 2 row"):
+        validate_records(df, resolve_roles(list(df.columns)))
+
+
+def test_empty_frame_is_refused() -> None:
+    df = pd.DataFrame({"id": [], "name": []})
+    with pytest.raises(InputError, match="no rows"):
+        validate_records(df, resolve_roles(list(df.columns)))
+
+
+def test_no_matching_column_is_refused_with_the_columns_present() -> None:
+    df = pd.DataFrame({"id": ["a"], "notes": ["x"]})
+    with pytest.raises(SchemaError, match="'notes'"):
+        validate_records(df, resolve_roles(list(df.columns)))
+
+
+def test_reads_pandas_pyarrow_duckdb_csv_and_parquet(tmp_path) -> None:
+    import duckdb
+
+    df = pd.DataFrame({"id": ["001", "002"], "mobile": ["13800138000", "13900139000"]})
+    df.to_csv(tmp_path / "x.csv", index=False)
+    df.to_parquet(tmp_path / "x.parquet")
+    con = duckdb.connect()
+    relation = con.from_df(df)
+    for source in (df, pa.Table.from_pandas(df), relation, tmp_path / "x.csv",
+                   str(tmp_path / "x.parquet")):
+        frame = read_records(source)
+        assert frame["id"].tolist() == ["001", "002"]  # leading zeros kept
+    assert read_records(df) is not df
+
+
+def test_unreadable_inputs_say_what_is_accepted(tmp_path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        read_records(tmp_path / "missing.csv")
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(InputError, match=r"\.csv"):
+        read_records(tmp_path / "x.json")
+    with pytest.raises(InputError, match="pandas DataFrame"):
+        read_records(42)
