@@ -27,39 +27,91 @@ from linkage.errors import ConfigError
 # (``gamma_mobile``, ``gamma_company`` ...).
 
 
-def company_comparison() -> ComparisonCreator:
-    """Company name, compared on the cleaned name and on its core.
+def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
+    """The account (company) a record belongs to, judged once from every account-level field.
 
-    Levels:
-        1. null: either core name missing or invalid
-        2. same cleaned name (legal form and region included), term-frequency adjusted
-        3. same core name and no conflicting region (``华信科技(北京)有限公司`` ~
-           ``北京華信科技有限公司``), term-frequency adjusted
-        4. same core name, different regions (often a different branch or a namesake)
-        5. core names Jaro-Winkler >= 0.9 (a typo)
-        6. anything else
+    Colleagues share their company's name, credit code, address, city and switchboard.
+    Compared one by one, those fields would each add their weight and a pair of colleagues
+    would outscore a pair of sparse records of one person: Fellegi-Sunter assumes fields
+    are independent given match status, and account fields are anything but. So they form
+    one comparison, whose best level counts once.
+
+    Levels (those whose columns are present):
+        1. null: no account field is filled on both sides
+        2. same unified social credit code
+        3. same company core name and same address
+        4. same company core name, no conflicting region (``华信科技(北京)有限公司`` ~
+           ``北京華信科技有限公司``)
+        5. credit codes one character apart (a typo)
+        6. same address
+        7. same shared switchboard number
+        8. company core names Jaro-Winkler >= 0.9
+        9. same core name, different regions (often a namesake in another city)
+        10. same city
+        11. anything else (the account fields that both sides have all differ)
     """
-    same_region_or_unknown = (
+    roles = set(roles)
+    has = {
+        "company": "company" in roles,
+        "credit": "credit_code" in roles,
+        "address": "address" in roles,
+        "phone": "phone" in roles,
+        "city": "city" in roles,
+    }
+    both = {
+        "company": '("company_core_l" IS NOT NULL AND "company_core_r" IS NOT NULL)',
+        "credit": '("credit_code_clean_l" IS NOT NULL AND "credit_code_clean_r" IS NOT NULL)',
+        "address": '("address_clean_l" IS NOT NULL AND "address_clean_r" IS NOT NULL)',
+        "phone": '("phone_e164_l" IS NOT NULL AND "phone_e164_r" IS NOT NULL)',
+        "city": '("city_clean_l" IS NOT NULL AND "city_clean_r" IS NOT NULL)',
+    }
+    comparable = " OR ".join(both[k] for k, present in has.items() if present)
+    same_region = (
         '("company_region_l" IS NULL OR "company_region_r" IS NULL '
         'OR "company_region_l" = "company_region_r")'
     )
-    return cl.CustomComparison(
-        output_column_name="company",
-        comparison_description="company name (standardized)",
-        comparison_levels=[
-            cll.NullLevel("company_core"),
-            cll.ExactMatchLevel("company_clean", term_frequency_adjustments=True),
+    levels = [cll.CustomLevel(f"NOT ({comparable})").configure(is_null_level=True)]
+    if has["credit"]:
+        levels.append(cll.ExactMatchLevel("credit_code_clean"))
+    if has["company"] and has["address"]:
+        levels.append(
             cll.CustomLevel(
-                f'"company_core_l" = "company_core_r" AND {same_region_or_unknown}',
-                label_for_charts="same core name",
-            ).configure(tf_adjustment_column="company_core"),
+                '"company_core_l" = "company_core_r" AND "address_clean_l" = "address_clean_r"',
+                label_for_charts="same company and address",
+            )
+        )
+    if has["company"]:
+        levels.append(
+            cll.CustomLevel(
+                f'"company_core_l" = "company_core_r" AND {same_region}',
+                label_for_charts="same company",
+            )
+        )
+    if has["credit"]:
+        levels.append(cll.DamerauLevenshteinLevel("credit_code_clean", 1))
+    if has["address"]:
+        levels.append(cll.ExactMatchLevel("address_clean"))
+    if has["phone"]:
+        levels.append(
+            cll.CustomLevel(
+                '"phone_e164_l" = "phone_e164_r"', label_for_charts="same switchboard"
+            )
+        )
+    if has["company"]:
+        levels.append(cll.JaroWinklerLevel("company_core", 0.9))
+        levels.append(
             cll.CustomLevel(
                 '"company_core_l" = "company_core_r"',
-                label_for_charts="same core name, different region",
-            ),
-            cll.JaroWinklerLevel("company_core", 0.9),
-            cll.ElseLevel(),
-        ],
+                label_for_charts="same company name, different region",
+            )
+        )
+    if has["city"]:
+        levels.append(cll.ExactMatchLevel("city_clean"))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        output_column_name="account",
+        comparison_description="account: company, credit code, address, switchboard, city",
+        comparison_levels=levels,
     )
 
 
@@ -89,13 +141,14 @@ def person_name_comparison() -> ComparisonCreator:
 
     Levels:
         1. null
-        2. same cleaned name (``张伟`` ~ ``張偉``), neither an honorific form;
-           term-frequency adjusted, so ``张伟`` counts for less than a rare name
-        3. same pinyin under any reading (``张伟`` ~ ``Zhang Wei`` ~ ``Wei ZHANG``, or a
-           homophone typo ``张玮``), term-frequency adjusted
-        4. an honorific form (``张先生``) with the same surname
-        5. pinyin Jaro-Winkler >= 0.88
-        6. anything else
+        2. same cleaned name (``张伟`` ~ ``張偉``), term-frequency adjusted, so ``张伟``
+           counts for less than a rare name
+        3. same pinyin (``张伟`` ~ ``Zhang Wei`` ~ ``Wei ZHANG``, or a homophone typo
+           ``张玮``), term-frequency adjusted
+        4. same pinyin under another reading of a heteronym (曾 zeng/ceng, 单 shan/dan)
+        5. an honorific form (``张先生``) against a name with the same surname
+        6. pinyin Jaro-Winkler >= 0.88
+        7. anything else
     """
     neither_honorific = (
         'NOT coalesce("person_name_is_honorific_l", false) '
@@ -106,18 +159,16 @@ def person_name_comparison() -> ComparisonCreator:
         comparison_description="person name (pinyin-aware)",
         comparison_levels=[
             cll.NullLevel("person_name_key"),
+            cll.ExactMatchLevel("person_name_clean", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("person_name_key", term_frequency_adjustments=True),
             cll.CustomLevel(
-                f'"person_name_clean_l" = "person_name_clean_r" AND {neither_honorific}',
-                label_for_charts="same name",
-            ).configure(tf_adjustment_column="person_name_clean"),
+                'len(list_intersect("person_name_keys_l", "person_name_keys_r")) > 0',
+                label_for_charts="same pinyin, another reading",
+            ),
             cll.CustomLevel(
-                f'("person_name_key_l" = "person_name_key_r" OR '
-                f'len(list_intersect("person_name_keys_l", "person_name_keys_r")) > 0) '
-                f"AND {neither_honorific}",
-                label_for_charts="same pinyin",
-            ).configure(tf_adjustment_column="person_name_key"),
-            cll.CustomLevel(
-                '"person_surname_l" = "person_surname_r"',
+                '"person_surname_l" = "person_surname_r" AND '
+                '(coalesce("person_name_is_honorific_l", false) '
+                'OR coalesce("person_name_is_honorific_r", false))',
                 label_for_charts="honorific, same surname",
             ),
             cll.CustomLevel(
@@ -193,27 +244,27 @@ def mobile_comparison() -> ComparisonCreator:
 
 
 def phone_comparison() -> ComparisonCreator:
-    """Landline or switchboard phone, on its E.164 form with the extension apart.
+    """Landline phone as a *personal* line; a shared switchboard is account evidence.
 
     Levels:
-        1. null
-        2. same number and same extension, or same number not shared by several people
-        3. same number shared by several people (a switchboard: weak evidence)
-        4. anything else
+        1. null: missing on either side, or the same number shared by several people
+           (a switchboard says who the company is, not who the person is; the account
+           comparison counts it)
+        2. same number and extension, or same number not shared by several people
+        3. anything else
     """
+    shared = 'coalesce("phone_shared_l", false) OR coalesce("phone_shared_r", false)'
     return cl.CustomComparison(
         output_column_name="phone",
-        comparison_description="landline phone (E.164)",
+        comparison_description="landline phone (E.164), personal lines",
         comparison_levels=[
-            cll.NullLevel("phone_e164"),
             cll.CustomLevel(
-                '"phone_e164_l" = "phone_e164_r" AND ('
-                '"phone_extension_l" = "phone_extension_r" OR NOT ('
-                'coalesce("phone_shared_l", false) OR coalesce("phone_shared_r", false)))',
-                label_for_charts="same number, not a shared switchboard",
-            ),
-            cll.CustomLevel(
-                '"phone_e164_l" = "phone_e164_r"', label_for_charts="same shared switchboard"
+                '"phone_e164_l" IS NULL OR "phone_e164_r" IS NULL OR ('
+                f'"phone_e164_l" = "phone_e164_r" AND ({shared}) AND '
+                'NOT coalesce("phone_extension_l" = "phone_extension_r", false))'
+            ).configure(is_null_level=True),
+            cll.ExactMatchLevel("phone_e164").configure(
+                label_for_charts="same personal line"
             ),
             cll.ElseLevel(),
         ],
@@ -228,8 +279,8 @@ def email_comparison() -> ComparisonCreator:
         2. exact, term-frequency adjusted
         3. same local part, different domain (``zhangwei@huaxin.com`` ~ ``zhangwei@qq.com``)
         4. local parts Jaro-Winkler >= 0.88 at the same domain (a typo)
-        5. same company domain (colleagues: weak evidence)
-        6. anything else
+        5. anything else (a colleague's address at the same company domain is no evidence
+           for the person; the account comparison covers the company)
     """
     return cl.CustomComparison(
         output_column_name="email",
@@ -245,9 +296,6 @@ def email_comparison() -> ComparisonCreator:
                 '"email_domain_l" = "email_domain_r" AND '
                 'jaro_winkler_similarity("email_local_l", "email_local_r") >= 0.88',
                 label_for_charts="local part Jaro-Winkler >= 0.88, same domain",
-            ),
-            cll.ExactMatchLevel("company_domain").configure(
-                label_for_charts="same company domain"
             ),
             cll.ElseLevel(),
         ],
@@ -366,7 +414,6 @@ def job_title_comparison() -> ComparisonCreator:
 
 # role -> (comparison name, builder). The location comparison serves city and province.
 _DEFAULTS: dict[str, tuple[str, Callable[[], ComparisonCreator]]] = {
-    "company": ("company", company_comparison),
     "credit_code": ("credit_code", credit_code_comparison),
     "person_name": ("person_name", person_name_comparison),
     "first_name": ("first_name", first_name_comparison),
@@ -407,6 +454,10 @@ def default_comparisons(
     if "person_name" in roles:
         roles -= {"first_name", "last_name"}
     comparisons: dict[str, ComparisonCreator] = {}
+    # With a company, company-level fields are judged together as one account comparison.
+    if "company" in roles or "credit_code" in roles:
+        comparisons["account"] = account_comparison(roles)
+        roles -= {"company", "credit_code", "address", "city", "province"}
     for role, (name, builder) in _DEFAULTS.items():
         if role in roles and name not in comparisons:
             if name == "location":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import duckdb
@@ -28,16 +28,9 @@ from linkage.errors import ConfigError
 DECISIONS = ("distinct", "review", "auto_merge")
 _RANK = {d: i for i, d in enumerate(DECISIONS)}
 
-# For comparisons whose lower levels are only weak evidence, the lowest gamma that still
-# counts as agreement. Gamma values count up from 0 (the "else" level); null is -1.
-#   phone:   2 = same number not shared, 1 = same shared switchboard
-#   email:   4 = exact, 3 = same local part, 2 = typo at same domain, 1 = same company domain
-#   company: 4 = same name, 3 = same core, 2 = same core other region, 1 = Jaro-Winkler
-_AGREE_MIN_GAMMA = {"phone": 2, "email": 2, "company": 3}
-
 #: Comparisons that say *who* a record is; a phone agreeing with none of them is weak.
 IDENTITY_COMPARISONS = (
-    "person_name", "first_name", "last_name", "email", "company", "credit_code",
+    "person_name", "first_name", "last_name", "email", "account", "company", "credit_code",
     "wechat_unionid", "national_id", "dob",
 )
 
@@ -47,8 +40,11 @@ class Thresholds:
     """Match-weight thresholds: ``auto_merge`` at or above ``auto_merge``, ``review`` at
     or above ``review``, else ``distinct``."""
 
-    review: float = 4.0
-    auto_merge: float = 10.0
+    # Defaults measured on the CRM generator and on splink's benchmark sets: a pair more
+    # likely than not to match (weight 0, probability 0.5) merges; down to about 6%
+    # (weight -4) a person looks. benchmarks/RESULTS.md has the figures behind them.
+    review: float = -4.0
+    auto_merge: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("review", "auto_merge"):
@@ -127,14 +123,14 @@ def default_rules(comparisons: Iterable[str]) -> list[RoutingRule]:
                 reason="only the phone agrees: it may be a shared or reassigned number",
             )
         )
-    if phones and "company" in names:
+    if phones and "account" in names:
         no_name_conflict = " AND ".join(
             f"NOT conflict_{c}" for c in ("person_name", "first_name", "last_name") if c in names
         ) or "true"
         rules.append(
             RoutingRule(
                 name="company_and_phone",
-                when=f"agree_company AND ({' OR '.join(phones)}) AND {no_name_conflict}",
+                when=f"agree_account AND ({' OR '.join(phones)}) AND {no_name_conflict}",
                 action="floor",
                 decision="auto_merge",
                 reason="company and phone agree, and the names do not conflict",
@@ -172,12 +168,48 @@ class DecisionPolicy:
         )
 
 
-def agreement_flags_sql(comparisons: Sequence[str]) -> str:
+def agreement_levels(splink_settings: dict) -> dict[str, list[int]]:
+    """comparison name -> the gamma values that count as agreement.
+
+    Every level between null and "anything else" counts, except where a comparison's weak
+    levels are named in :data:`WEAK_LEVEL_LABELS` (a namesake company in another city is
+    not the same company).
+    """
+    out: dict[str, list[int]] = {}
+    for comparison in splink_settings["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
+        weak = WEAK_LEVEL_LABELS.get(name, ())
+        values = []
+        for position, level in enumerate(levels):
+            gamma = len(levels) - 1 - position
+            label = level.get("label_for_charts", "")
+            if gamma > 0 and label not in weak:
+                values.append(gamma)
+        out[name] = values
+    return out
+
+
+#: Levels that are weak evidence, by comparison and label: they do not count as agreement.
+WEAK_LEVEL_LABELS: dict[str, tuple[str, ...]] = {
+    "account": (
+        "same address",
+        "same switchboard",
+        "Jaro-Winkler distance of company_core >= 0.9",
+        "same company name, different region",
+        "Exact match on city_clean",
+        "Exact match on address_clean",
+        "Damerau-Levenshtein distance of credit_code_clean <= 1",
+    ),
+}
+
+
+def agreement_flags_sql(levels: dict[str, list[int]]) -> str:
     """SELECT-list fragments defining ``agree_*`` and ``conflict_*`` from ``gamma_*``."""
     parts = []
-    for name in comparisons:
-        min_gamma = _AGREE_MIN_GAMMA.get(name, 1)
-        parts.append(f'coalesce("gamma_{name}" >= {min_gamma}, false) AS "agree_{name}"')
+    for name, values in levels.items():
+        agree = f'"gamma_{name}" IN ({", ".join(map(str, values))})' if values else "false"
+        parts.append(f'coalesce({agree}, false) AS "agree_{name}"')
         parts.append(f'coalesce("gamma_{name}" = 0, false) AS "conflict_{name}"')
     return ", ".join(parts)
 
@@ -185,7 +217,7 @@ def agreement_flags_sql(comparisons: Sequence[str]) -> str:
 def decide(
     con: duckdb.DuckDBPyConnection,
     scored_table: str,
-    comparisons: Sequence[str],
+    levels: dict[str, list[int]],
     policy: DecisionPolicy,
     output_table: str,
 ) -> None:
@@ -205,7 +237,8 @@ def decide(
         "ELSE 'score below review threshold' END"
     )
     rank = "CASE {d} WHEN 'distinct' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
-    flags = agreement_flags_sql(comparisons)
+    comparisons = list(levels)
+    flags = agreement_flags_sql(levels)
     # Rules apply in order, each a CTE step: a cap lowers, a floor raises the running decision.
     steps = [f"SELECT *, {flags}, {base} AS __d0, {base_reason} AS __r0 FROM {scored_table}"]
     for i, rule in enumerate(policy.rules, start=1):

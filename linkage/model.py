@@ -235,37 +235,51 @@ def train(
     log.u_max_pairs = max_pairs
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
 
-    passes = _choose_em_passes(available_columns, comparisons_columns)
-    if not passes:
-        raise ModelError(
-            "no blocking pass for EM fits these columns; pass more matching columns"
-        )
-    for columns in passes:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*columns), max_pairs=2_000_000
-        )
-    log.em_passes = passes
+    log.em_passes = _run_em_passes(linker, available_columns, comparisons_columns)
     return log
 
 
-def _choose_em_passes(
-    available: set[str], comparison_columns: dict[str, set[str]]
+def _run_em_passes(
+    linker: Linker, available: set[str], comparison_columns: dict[str, set[str]]
 ) -> list[tuple[str, ...]]:
-    """Greedy: take passes until every comparison is estimated by at least one pass (a
-    pass cannot estimate a comparison over its own blocking columns), and at least two."""
-    candidates = [p for p in _EM_PASSES if set(p) <= available]
+    """EM over blocking passes until every comparison was estimated by one, at least two.
+
+    A pass that yields no pairs (small or sparse data) is skipped for the next candidate.
+    """
+    from splink.internals.exceptions import EMTrainingException
+
     uncovered = set(comparison_columns)
-    chosen: list[tuple[str, ...]] = []
-    for columns in candidates:
-        covers = {
-            name for name in uncovered if not (comparison_columns[name] & set(columns))
-        }
-        if covers or len(chosen) < 2:
-            chosen.append(columns)
-            uncovered -= covers
-        if not uncovered and len(chosen) >= 2:
+    done: list[tuple[str, ...]] = []
+    failures: list[str] = []
+    for columns in _EM_PASSES:
+        if not set(columns) <= available:
+            continue
+        covers = {n for n in uncovered if not (comparison_columns[n] & set(columns))}
+        if not covers and len(done) >= 2:
+            continue
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns), max_pairs=2_000_000
+            )
+        except EMTrainingException as exc:
+            why = "no pairs" if "no record pairs" in str(exc) else str(exc).splitlines()[0]
+            failures.append(f"{'+'.join(columns)}: {why}")
+            continue
+        done.append(columns)
+        uncovered -= covers
+        if not uncovered and len(done) >= 2:
             break
-    return chosen
+    if not done:
+        raise ModelError(
+            "could not train the model: no blocking pass found pairs of records to learn "
+            f"from ({'; '.join(failures) or 'no pass fits the columns'}). Link more records "
+            "at once, or score with a trained model: link(df, model=LinkageModel.load(path))"
+        )
+    if uncovered:
+        logger.warning(
+            "no EM pass estimated m for %s; splink's defaults are used", sorted(uncovered)
+        )
+    return done
 
 
 def make_linker(

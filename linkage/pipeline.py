@@ -45,7 +45,8 @@ class LinkResult:
         pairs: every candidate pair: ids, ``match_weight``, ``match_probability``,
             ``decision``, ``reason`` and the agreement level of each comparison (``gamma_*``).
         review: the pairs with decision ``review``, both records side by side.
-        model: the trained :class:`~linkage.model.LinkageModel`.
+        model: the trained :class:`~linkage.model.LinkageModel` (the one passed in, when
+            scoring with a trained model; ``None`` for a single record without a model).
         roles: the role mapping used, per input.
         blocking: pair counts per blocking rule and the values the guard left out.
         problems: one row per invalid value found by standardization.
@@ -55,7 +56,7 @@ class LinkResult:
     entities: pd.DataFrame
     pairs: pd.DataFrame
     review: pd.DataFrame
-    model: model_mod.LinkageModel
+    model: model_mod.LinkageModel | None
     roles: dict[str, schema.RoleMapping]
     blocking: blocking_mod.BlockingReport
     problems: pd.DataFrame
@@ -106,7 +107,7 @@ def link(
     max_block_size: int = 1000,
     max_pairs: int = 50_000_000,
     pair_budget: int | None = None,
-    keep_apart_below: float = 0.0,
+    keep_apart_below: float = -8.0,
     cluster_method: str = "constrained",
     standardize: bool = True,
     connection: duckdb.DuckDBPyConnection | None = None,
@@ -180,6 +181,9 @@ def link(
     role_set = set.intersection(*(set(m.roles) for m in mappings.values()))
     work = _working_frame(frames, mappings, role_set)
     lap("read")
+    if len(work) < 2:
+        # One record has no pair to compare: it is its own entity.
+        return _single_record_result(work, frames, mappings, model, timings)
 
     match_roles = {r: r for r in role_set if r not in _PASS_THROUGH_ROLES}
     match_roles["record_id"] = "record_id"
@@ -265,8 +269,8 @@ def link(
 
     predictions = linker.inference.predict()
     run(con, f"CREATE OR REPLACE TABLE linkage_scored AS SELECT * FROM {predictions.physical_name}")
-    comparison_names = trained.comparison_names
-    decisions.decide(con, "linkage_scored", comparison_names, trained.policy, "linkage_pairs")
+    levels = decisions.agreement_levels(trained.settings_)
+    decisions.decide(con, "linkage_scored", levels, trained.policy, "linkage_pairs")
     lap("score and decide")
 
     n = len(work)
@@ -292,6 +296,30 @@ def link(
     lap("assemble")
     result.timings = timings
     return result
+
+
+def _single_record_result(work, frames, mappings, model, timings) -> LinkResult:
+    name = next(iter(frames))
+    id_column = mappings[name].roles["record_id"]
+    entities = pd.DataFrame(
+        {id_column: frames[name][id_column].to_numpy(), "entity_id": work["record_id"].to_numpy()}
+    )
+    pairs = pd.DataFrame(
+        columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision",
+                 "reason", "entity_id_l", "entity_id_r"]
+    )
+    logger.info("one record: nothing to compare, it is its own entity")
+    return LinkResult(
+        entities=entities,
+        pairs=pairs,
+        review=pairs.iloc[:, :6].copy(),
+        model=model,
+        roles=mappings,
+        blocking=blocking_mod.BlockingReport(),
+        problems=_empty_problems(),
+        timings=timings,
+        records=work,
+    )
 
 
 def block_on_key(rule: blocking_mod.BlockingRule) -> dict[str, str]:

@@ -1,0 +1,212 @@
+"""link() end to end: outputs, inputs of every kind, bad input, models that save and load."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import linkage
+from linkage.errors import ConfigError, InputError, ModelError, SchemaError
+
+
+def test_every_input_record_is_in_entities_exactly_once(sample, sample_result) -> None:
+    entities = sample_result.entities
+    assert list(entities.columns) == ["lead_id", "entity_id"]
+    assert len(entities) == len(sample)
+    assert entities["lead_id"].is_unique
+    assert set(entities["lead_id"]) == set(sample["lead_id"])
+    assert sample_result.n_entities < len(sample)  # duplicates were found
+
+
+def test_pairs_carry_score_decision_and_reason(sample_result) -> None:
+    pairs = sample_result.pairs
+    for column in ("record_id_l", "record_id_r", "match_weight", "match_probability",
+                   "decision", "reason", "gamma_person_name", "gamma_mobile"):
+        assert column in pairs
+    assert set(pairs["decision"]) <= {"auto_merge", "review", "distinct"}
+    assert pairs["reason"].notna().all()
+    assert pairs["match_probability"].between(0, 1).all()
+    assert not pairs.duplicated(["record_id_l", "record_id_r"]).any()
+    # auto-merged pairs end in one entity unless a keep-apart split them
+    auto = pairs[pairs["decision"] == "auto_merge"]
+    assert (auto["entity_id_l"] == auto["entity_id_r"]).mean() > 0.95
+
+
+def test_review_lists_the_borderline_pairs_side_by_side(sample_result) -> None:
+    review = sample_result.review
+    n_review = (sample_result.pairs["decision"] == "review").sum()
+    assert len(review) == n_review > 0
+    for column in ("name_l", "name_r", "mobile_l", "mobile_r", "company_l", "reason"):
+        assert column in review.columns or column.replace("name", "person_name") in review
+
+
+def test_phone_only_agreement_goes_to_review(sample_result) -> None:
+    reasons = sample_result.pairs["reason"]
+    assert reasons.str.startswith("phone_only").any()
+    phone_only = sample_result.pairs[reasons.str.startswith("phone_only")]
+    assert (phone_only["decision"] == "review").all()
+
+
+def test_summary_reports_the_counts(sample_result) -> None:
+    text = sample_result.summary()
+    for word in ("records", "entities", "auto-merged", "for review", "distinct", "seconds"):
+        assert word in text
+    counts = sample_result.decision_counts()
+    assert sum(counts.values()) == len(sample_result.pairs)
+
+
+def test_same_seed_same_result(sample) -> None:
+    subset = sample.head(800)
+    first = linkage.link(subset, seed=7)
+    second = linkage.link(subset, seed=7)
+    pd.testing.assert_frame_equal(first.entities, second.entities)
+    pd.testing.assert_series_equal(first.pairs["match_weight"], second.pairs["match_weight"])
+
+
+def test_input_frame_is_not_modified(sample) -> None:
+    subset = sample.head(500).copy()
+    before = subset.copy()
+    linkage.link(subset)
+    pd.testing.assert_frame_equal(subset, before)
+
+
+@pytest.mark.parametrize("kind", ["pyarrow", "duckdb", "csv", "parquet"])
+def test_accepts_pyarrow_duckdb_csv_and_parquet(sample, tmp_path, kind) -> None:
+    subset = sample.head(600)
+    if kind == "pyarrow":
+        data = pa.Table.from_pandas(subset)
+    elif kind == "duckdb":
+        data = duckdb.connect().from_df(subset)
+    elif kind == "csv":
+        data = tmp_path / "leads.csv"
+        subset.to_csv(data, index=False)
+    else:
+        data = tmp_path / "leads.parquet"
+        subset.to_parquet(data)
+    result = linkage.link(data)
+    assert sorted(result.entities["lead_id"]) == sorted(subset["lead_id"])
+
+
+def test_links_leads_against_customers(sample) -> None:
+    customers = sample.iloc[:1200].copy()
+    leads = sample.iloc[1200:2000].rename(columns={"lead_id": "id", "name": "姓名"})
+    result = linkage.link({"customers": customers, "leads": leads})
+    entities = result.entities
+    assert list(entities.columns[:2]) == ["source_dataset", "lead_id"]
+    assert len(entities) == 2000
+    assert (entities["source_dataset"] == "leads").sum() == 800
+    assert {"source_dataset_l", "source_dataset_r"} <= set(result.pairs.columns)
+    cross = result.pairs[result.pairs["source_dataset_l"] != result.pairs["source_dataset_r"]]
+    assert (cross["decision"] == "auto_merge").any()
+
+
+def test_model_saves_loads_and_scores_without_training(sample, tmp_path) -> None:
+    subset = sample.head(1500)
+    result = linkage.link(subset, seed=3)
+    path = result.model.save(tmp_path / "model.json")
+    loaded = linkage.LinkageModel.load(path)
+    assert loaded.policy == result.model.policy
+    again = linkage.link(subset, model=loaded)
+    np.testing.assert_allclose(
+        np.sort(again.pairs["match_weight"].to_numpy()),
+        np.sort(result.pairs["match_weight"].to_numpy()),
+        rtol=1e-6,
+    )
+    params = loaded.parameters()
+    assert {"comparison", "level", "m_probability", "u_probability"} <= set(params.columns)
+
+
+def test_a_model_from_a_newer_version_is_refused(tmp_path) -> None:
+    path = tmp_path / "model.json"
+    path.write_text('{"format": "linkage-model", "format_version": 999}')
+    with pytest.raises(ModelError, match="newer"):
+        linkage.LinkageModel.load(path)
+    path.write_text("{}")
+    with pytest.raises(ModelError, match="not a linkage model"):
+        linkage.LinkageModel.load(path)
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+def test_no_id_column_generates_stable_ids(sample) -> None:
+    subset = sample.head(600).drop(columns=["lead_id"])
+    first = linkage.link(subset)
+    second = linkage.link(subset)
+    id_column = first.entities.columns[0]
+    assert id_column == "linkage_id"
+    assert first.entities[id_column].is_unique
+    assert first.entities[id_column].tolist() == second.entities[id_column].tolist()
+    assert first.roles["records"].generated_id
+
+
+def test_duplicate_ids_get_a_clear_error(sample) -> None:
+    subset = sample.head(100).copy()
+    subset.loc[5, "lead_id"] = subset.loc[6, "lead_id"]
+    with pytest.raises(InputError, match="duplicated"):
+        linkage.link(subset)
+
+
+def test_empty_frame_gets_a_clear_error(sample) -> None:
+    with pytest.raises(InputError, match="no rows"):
+        linkage.link(sample.head(0))
+
+
+def test_a_column_of_nulls_is_carried_and_reported(sample) -> None:
+    subset = sample.head(800).copy()
+    subset["email"] = None
+    result = linkage.link(subset)
+    assert len(result.entities) == 800
+    assert any("email" in note for note in result.roles["records"].notes)
+
+
+def test_phones_read_by_a_spreadsheet_as_floats_still_match(sample) -> None:
+    subset = sample.head(1500).copy()
+    digits = subset["mobile"].str.replace(r"\D", "", regex=True).str[-11:]
+    subset["mobile"] = pd.to_numeric(digits, errors="coerce").astype(float)  # 1.38e10
+    result = linkage.link(subset)
+    assert (result.pairs["gamma_mobile"] > 0).any()
+
+
+def test_hostile_column_names_never_reach_sql(sample) -> None:
+    hostile = {
+        "name": 'na"me',
+        "mobile": "mobile'); DROP TABLE linkage_records; --",
+        "company": "company name with spaces",
+        "email": "e\"mail'",
+    }
+    subset = sample.head(800).rename(columns=hostile)
+    roles = {"person_name": 'na"me', "mobile": hostile["mobile"],
+             "company": "company name with spaces", "email": "e\"mail'"}
+    result = linkage.link(subset, roles=roles)
+    assert len(result.entities) == 800
+    assert result.decision_counts()["auto_merge"] > 0
+
+
+def test_one_row_is_its_own_entity(sample) -> None:
+    result = linkage.link(sample.head(1))
+    assert result.entities["entity_id"].tolist() == [str(sample["lead_id"][0])]
+    assert result.pairs.empty
+
+
+def test_too_few_records_to_train_says_how_to_proceed(sample) -> None:
+    with pytest.raises(ModelError, match="LinkageModel.load"):
+        linkage.link(sample.head(10))
+
+
+def test_unknown_role_and_missing_column_are_named(sample) -> None:
+    with pytest.raises(SchemaError, match="mobil"):
+        linkage.link(sample.head(50), roles={"mobil": "mobile"})
+    with pytest.raises(SchemaError, match="'cell'"):
+        linkage.link(sample.head(50), roles={"mobile": "cell"})
+
+
+def test_bad_options_are_named() -> None:
+    df = pd.DataFrame({"id": ["1", "2"], "mobile": ["13800138000", "13800138000"]})
+    with pytest.raises(ConfigError, match="cluster_method"):
+        linkage.link(df, cluster_method="magic")
+    with pytest.raises(ConfigError, match="link_type"):
+        linkage.link(df, link_type="link_only")
