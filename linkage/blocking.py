@@ -169,19 +169,30 @@ def add_block_keys(
         key_exprs.append(f"CASE WHEN {not_null} THEN {value} END AS {quote(rule.key_column)}")
     run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT *, {', '.join(key_exprs)} FROM {table}")
 
+    # One scan counts the block sizes of every rule: the big blocks are guarded, the rest
+    # make the pair count.
+    sizes = " UNION ALL ".join(
+        f"SELECT {i} AS rule, {quote(r.key_column)} AS key, count(*) AS n FROM {table} "
+        f"WHERE {quote(r.key_column)} IS NOT NULL GROUP BY 2"
+        for i, r in enumerate(rules)
+    )
+    rows = con.execute(
+        f"WITH sizes AS ({sizes}) "
+        "SELECT rule, sum(CASE WHEN n <= $1 THEN n * (n - 1) // 2 ELSE 0 END), "
+        "list(struct_pack(key := key, n := n) ORDER BY n DESC, key) FILTER (WHERE n > $1) "
+        "FROM sizes GROUP BY rule",
+        [max_block_size],
+    ).fetchall()
     guarded_values: dict[str, list[str]] = {}
-    for rule in rules:
-        key = quote(rule.key_column)
-        big = con.execute(
-            f"SELECT {key}, count(*) AS n FROM {table} WHERE {key} IS NOT NULL "
-            "GROUP BY 1 HAVING count(*) > ? ORDER BY n DESC, 1",
-            [max_block_size],
-        ).fetchall()
+    for index, pairs, big in rows:
+        rule = rules[index]
+        report.pairs_per_rule[rule.name] = int(pairs or 0)
         if big:
-            guarded_values[rule.key_column] = [value for value, _ in big]
+            guarded_values[rule.key_column] = [item["key"] for item in big]
             report.guarded.extend(
-                {"rule": rule.name, "value": value, "records": n} for value, n in big
+                {"rule": rule.name, "value": item["key"], "records": item["n"]} for item in big
             )
+    report.pairs_per_rule = {r.name: report.pairs_per_rule.get(r.name, 0) for r in rules}
     if guarded_values:
         replaced = ", ".join(
             f"CASE WHEN list_contains(${i + 1}, {quote(col)}) THEN NULL ELSE {quote(col)} END "
@@ -193,13 +204,6 @@ def add_block_keys(
             f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE ({replaced}) FROM {table}",
             list(guarded_values.values()),
         )
-    for rule in rules:
-        key = quote(rule.key_column)
-        pairs = con.execute(
-            f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM (SELECT count(*) AS n FROM {table} "
-            f"WHERE {key} IS NOT NULL GROUP BY {key})"
-        ).fetchall()[0][0]
-        report.pairs_per_rule[rule.name] = int(pairs)
     running = sum(report.pairs_per_rule[r.name] for r in rules if not r.loose)
     kept = []
     for rule in rules:

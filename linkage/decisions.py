@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import duckdb
@@ -220,8 +220,12 @@ def decide(
     levels: dict[str, list[int]],
     policy: DecisionPolicy,
     output_table: str,
+    columns: Sequence[str] | None = None,
 ) -> None:
     """Write ``output_table``: ``scored_table`` plus ``decision`` and ``reason``.
+
+    ``columns`` limits the scored columns carried over (the ``gamma_*`` columns always
+    are), so a wide predictions table is not copied whole.
 
     Runs in one SQL statement, so re-deciding a million pairs under new thresholds takes
     a fraction of a second and never touches the model.
@@ -240,7 +244,14 @@ def decide(
     comparisons = list(levels)
     flags = agreement_flags_sql(levels)
     # Rules apply in order, each a CTE step: a cap lowers, a floor raises the running decision.
-    steps = [f"SELECT *, {flags}, {base} AS __d0, {base_reason} AS __r0 FROM {scored_table}"]
+    carried = "*"
+    if columns is not None:
+        carried = ", ".join(
+            dict.fromkeys([*columns, "match_weight", *(f"gamma_{c}" for c in comparisons)])
+        )
+    steps = [
+        f"SELECT {carried}, {flags}, {base} AS __d0, {base_reason} AS __r0 FROM {scored_table}"
+    ]
     for i, rule in enumerate(policy.rules, start=1):
         target = _RANK[rule.decision]
         cond = f"({rule.when})"

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +54,6 @@ class LinkResult:
     """
 
     entities: pd.DataFrame
-    pairs: pd.DataFrame
-    review: pd.DataFrame
     model: model_mod.LinkageModel | None
     roles: dict[str, schema.RoleMapping]
     blocking: blocking_mod.BlockingReport
@@ -63,6 +61,28 @@ class LinkResult:
     timings: dict[str, float] = field(default_factory=dict)
     records: pd.DataFrame | None = None
     connection: duckdb.DuckDBPyConnection | None = None
+    # Pairs can run to millions of rows: they stay in DuckDB (table ``linkage_pairs``)
+    # until first asked for, so a pipeline that only needs entities never pays for them.
+    _pairs_query: Callable[[str], pd.DataFrame] | None = field(default=None, repr=False)
+    _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        """Every candidate pair, strongest first (built from DuckDB on first access)."""
+        if "pairs" not in self._cache:
+            self._cache["pairs"] = self._pairs_query("pairs") if self._pairs_query else (
+                _empty_pairs()
+            )
+        return self._cache["pairs"]
+
+    @property
+    def review(self) -> pd.DataFrame:
+        """The pairs with decision ``review``, both records' values side by side."""
+        if "review" not in self._cache:
+            self._cache["review"] = self._pairs_query("review") if self._pairs_query else (
+                _empty_pairs().iloc[:, :6]
+            )
+        return self._cache["review"]
 
     @property
     def n_records(self) -> int:
@@ -73,7 +93,15 @@ class LinkResult:
         return int(self.entities["entity_id"].nunique())
 
     def decision_counts(self) -> dict[str, int]:
-        counts = self.pairs["decision"].value_counts()
+        """Pairs per decision."""
+        if "pairs" in self._cache or self.connection is None:
+            counts = self.pairs["decision"].value_counts().to_dict()
+        else:
+            counts = dict(
+                self.connection.execute(
+                    "SELECT decision, count(*) FROM linkage_pairs GROUP BY 1"
+                ).fetchall()
+            )
         return {d: int(counts.get(d, 0)) for d in ("auto_merge", "review", "distinct")}
 
     def summary(self) -> str:
@@ -83,7 +111,7 @@ class LinkResult:
         lines = [
             f"records:      {self.n_records:,}",
             f"entities:     {self.n_entities:,}",
-            f"pairs scored: {len(self.pairs):,}",
+            f"pairs scored: {sum(counts.values()):,}",
             f"auto-merged:  {counts['auto_merge']:,} pairs",
             f"for review:   {counts['review']:,} pairs",
             f"distinct:     {counts['distinct']:,} pairs",
@@ -268,9 +296,15 @@ def link(
         linker = model_mod.make_linker(con, tables, settings)
 
     predictions = linker.inference.predict()
-    run(con, f"CREATE OR REPLACE TABLE linkage_scored AS SELECT * FROM {predictions.physical_name}")
     levels = decisions.agreement_levels(trained.settings_)
-    decisions.decide(con, "linkage_scored", levels, trained.policy, "linkage_pairs")
+    decisions.decide(
+        con,
+        predictions.physical_name,
+        levels,
+        trained.policy,
+        "linkage_pairs",
+        columns=["rid_l", "rid_r", "match_weight", "match_probability"],
+    )
     lap("score and decide")
 
     n = len(work)
@@ -304,21 +338,22 @@ def _single_record_result(work, frames, mappings, model, timings) -> LinkResult:
     entities = pd.DataFrame(
         {id_column: frames[name][id_column].to_numpy(), "entity_id": work["record_id"].to_numpy()}
     )
-    pairs = pd.DataFrame(
-        columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision",
-                 "reason", "entity_id_l", "entity_id_r"]
-    )
     logger.info("one record: nothing to compare, it is its own entity")
     return LinkResult(
         entities=entities,
-        pairs=pairs,
-        review=pairs.iloc[:, :6].copy(),
         model=model,
         roles=mappings,
         blocking=blocking_mod.BlockingReport(),
         problems=_empty_problems(),
         timings=timings,
         records=work,
+    )
+
+
+def _empty_pairs() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision",
+                 "reason", "entity_id_l", "entity_id_r"]
     )
 
 
@@ -547,43 +582,43 @@ def _assemble(
     if multi:
         entities.insert(0, "source_dataset", sources)
 
-    gamma_cols = [f"gamma_{c}" for c in trained.comparison_names]
-    pairs = con.execute(
-        "SELECT rid_l, rid_r, match_weight, match_probability, decision, reason, "
-        + ", ".join(f'"{g}"' for g in gamma_cols)
-        + " FROM linkage_pairs ORDER BY match_weight DESC, rid_l, rid_r"
-    ).df()
-    rid_l, rid_r = pairs.pop("rid_l").to_numpy(), pairs.pop("rid_r").to_numpy()
-    front = {}
-    if multi:
-        front["source_dataset_l"] = sources[rid_l]
-    front["record_id_l"] = original_ids[rid_l]
-    if multi:
-        front["source_dataset_r"] = sources[rid_r]
-    front["record_id_r"] = original_ids[rid_r]
-    pairs = pd.concat([pd.DataFrame(front), pairs], axis=1)
-    pairs["entity_id_l"] = entity_ids[rid_l]
-    pairs["entity_id_r"] = entity_ids[rid_r]
+    gamma_cols = ", ".join(f'"gamma_{c}"' for c in trained.comparison_names)
+    side_roles = [r for r in work.columns if r not in ("rid", "source_dataset", "record_id")]
 
-    review_mask = (pairs["decision"] == "review").to_numpy()
-    review = pairs.loc[review_mask, ["record_id_l", "record_id_r", "match_weight",
-                                     "match_probability", "reason"]].copy()
-    side_roles = [
-        r for r in work.columns if r not in ("rid", "source_dataset", "record_id")
-    ]
-    for role in side_roles:
-        values = work[role].to_numpy()
-        review[f"{role}_l"] = values[rid_l[review_mask]]
-        review[f"{role}_r"] = values[rid_r[review_mask]]
-    review = review.reset_index(drop=True)
+    def query(which: str) -> pd.DataFrame:
+        where = "WHERE decision = 'review'" if which == "review" else ""
+        pairs = con.execute(
+            f"SELECT rid_l, rid_r, match_weight, match_probability, decision, reason, "
+            f"{gamma_cols} FROM linkage_pairs {where} "
+            "ORDER BY match_weight DESC, rid_l, rid_r"
+        ).df()
+        rid_l, rid_r = pairs.pop("rid_l").to_numpy(), pairs.pop("rid_r").to_numpy()
+        front = {}
+        if multi:
+            front["source_dataset_l"] = sources[rid_l]
+        front["record_id_l"] = original_ids[rid_l]
+        if multi:
+            front["source_dataset_r"] = sources[rid_r]
+        front["record_id_r"] = original_ids[rid_r]
+        pairs = pd.concat([pd.DataFrame(front), pairs], axis=1)
+        if which == "review":
+            pairs = pairs.drop(columns=[c for c in pairs if c.startswith("gamma_")])
+            for role in side_roles:
+                values = work[role].to_numpy()
+                pairs[f"{role}_l"] = values[rid_l]
+                pairs[f"{role}_r"] = values[rid_r]
+            return pairs.drop(columns=["decision"])
+        pairs["entity_id_l"] = entity_ids[rid_l]
+        pairs["entity_id_r"] = entity_ids[rid_r]
+        return pairs
+
     return LinkResult(
         entities=entities,
-        pairs=pairs,
-        review=review,
         model=trained,
         roles=mappings,
         blocking=report,
         problems=problems,
         records=work,
         connection=con,
+        _pairs_query=query,
     )

@@ -25,6 +25,12 @@ def shared_data(relative: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared():
+    """``shared("splink_datasets/fake_1000.csv")`` -> the path, or skip / fail as above."""
+    return shared_data
+
+
+@pytest.fixture(scope="session")
 def sample():
     from linkage.datasets import load_sample
 

@@ -15,7 +15,11 @@ from linkage.decisions import (
 )
 from linkage.errors import ConfigError
 
-COMPARISONS = ["person_name", "company", "mobile", "phone", "email"]
+COMPARISONS = ["person_name", "account", "mobile", "phone", "email"]
+# Agreement levels as agreement_levels() reads them from trained settings: gamma values
+# that count as agreement (the account comparison's weak levels 1-2 do not).
+LEVELS = {"person_name": [1, 2, 3, 4], "account": [3, 4], "mobile": [1, 2, 3],
+          "phone": [1], "email": [1, 2, 3]}
 
 
 def _decide(rows: list[dict], policy: DecisionPolicy) -> pd.DataFrame:
@@ -27,7 +31,7 @@ def _decide(rows: list[dict], policy: DecisionPolicy) -> pd.DataFrame:
             frame[column] = -1
     con.register("scored_view", frame)
     con.execute("CREATE TABLE scored AS SELECT * FROM scored_view")
-    decide(con, "scored", COMPARISONS, policy, "decided")
+    decide(con, "scored", LEVELS, policy, "decided")
     return con.execute("SELECT * FROM decided ORDER BY id").df()
 
 
@@ -47,9 +51,9 @@ def test_phone_alone_is_at_most_a_review() -> None:
     out = _decide(
         [
             # only the mobile agrees, other fields missing: high score, but capped
-            {"id": 1, "match_weight": 12.0, "gamma_mobile": 4},
+            {"id": 1, "match_weight": 12.0, "gamma_mobile": 3},
             # mobile and name agree: stays auto_merge
-            {"id": 2, "match_weight": 12.0, "gamma_mobile": 4, "gamma_person_name": 4},
+            {"id": 2, "match_weight": 12.0, "gamma_mobile": 3, "gamma_person_name": 4},
         ],
         policy,
     )
@@ -61,12 +65,12 @@ def test_company_and_phone_together_is_a_duplicate() -> None:
     policy = DecisionPolicy(Thresholds(0, 10), tuple(default_rules(COMPARISONS)))
     out = _decide(
         [
-            {"id": 1, "match_weight": 3.0, "gamma_mobile": 4, "gamma_company": 4},
+            {"id": 1, "match_weight": 3.0, "gamma_mobile": 3, "gamma_account": 4},
             # colleague: same company and phone, but the names differ
-            {"id": 2, "match_weight": 3.0, "gamma_mobile": 4, "gamma_company": 4,
+            {"id": 2, "match_weight": 3.0, "gamma_mobile": 3, "gamma_account": 4,
              "gamma_person_name": 0},
-            # a shared switchboard is not phone agreement
-            {"id": 3, "match_weight": 3.0, "gamma_phone": 1, "gamma_company": 4},
+            # a switchboard (a weak account level) with a personal phone is no duplicate
+            {"id": 3, "match_weight": 3.0, "gamma_mobile": 3, "gamma_account": 2},
         ],
         policy,
     )
@@ -97,6 +101,21 @@ def test_rules_are_validated_and_bad_sql_is_reported() -> None:
     bad = DecisionPolicy(Thresholds(0, 5), (RoutingRule("x", "agree_nope", "cap", "review", "r"),))
     with pytest.raises(ConfigError, match="agree_<c>"):
         _decide([{"id": 1, "match_weight": 1.0}], bad)
+
+
+def test_agreement_levels_skip_weak_account_levels() -> None:
+    from linkage.decisions import agreement_levels
+
+    settings = {"comparisons": [{
+        "output_column_name": "account",
+        "comparison_levels": [
+            {"is_null_level": True, "label_for_charts": "null"},
+            {"label_for_charts": "same company"},
+            {"label_for_charts": "same switchboard"},
+            {"label_for_charts": "All other comparisons"},
+        ],
+    }]}
+    assert agreement_levels(settings) == {"account": [2]}
 
 
 def test_policy_round_trips_through_a_dict() -> None:

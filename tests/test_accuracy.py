@@ -1,0 +1,88 @@
+"""Accuracy against ground truth, at the default settings, through ``link`` alone.
+
+The generator's truth is person level; the shared benchmark sets are splink's own (their
+README gives splink's reference figures with its documented settings).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import linkage
+from linkage.evaluation import clustered_accuracy, evaluate
+
+
+@pytest.fixture(scope="module")
+def generated():
+    from linkage.datasets import generate_leads
+
+    return generate_leads(10_000, seed=11)
+
+
+@pytest.mark.slow
+def test_generator_person_level_accuracy_at_defaults(generated) -> None:
+    result = linkage.link(generated)
+    accuracy = evaluate(result, "true_person_id", generated)
+    assert accuracy["pairwise"].f1 >= 0.93, accuracy
+    assert accuracy["clustered"].f1 >= 0.90, accuracy
+
+
+@pytest.mark.slow
+def test_constrained_clustering_beats_connected_components(generated) -> None:
+    constrained = linkage.link(generated)
+    components = linkage.link(generated, cluster_method="connected_components")
+    f1_constrained = evaluate(constrained, "true_person_id", generated)["clustered"]
+    f1_components = evaluate(components, "true_person_id", generated)["clustered"]
+    # same pairs, same decisions: only the clustering differs
+    assert f1_constrained.precision > f1_components.precision
+    assert f1_constrained.f1 >= f1_components.f1
+
+
+@pytest.mark.slow
+def test_fake_1000(shared) -> None:
+    df = pd.read_csv(shared("splink_datasets/fake_1000.csv"))
+    accuracy = evaluate(linkage.link(df), "cluster", df)
+    assert accuracy["clustered"].f1 >= 0.92, accuracy
+
+
+def _febrl(shared, name: str) -> pd.DataFrame:
+    df = pd.read_csv(shared(f"splink_datasets/febrl/{name}"), dtype=str)
+    df.columns = df.columns.str.strip()
+    return df
+
+
+@pytest.mark.slow
+def test_febrl3(shared) -> None:
+    df = _febrl(shared, "dataset3.csv")
+    df["truth"] = df["rec_id"].str.extract(r"rec-(\d+)")[0]
+    accuracy = evaluate(linkage.link(df, roles={"city": "suburb"}), "truth", df)
+    assert accuracy["clustered"].f1 >= 0.99, accuracy
+    assert accuracy["pairwise"].f1 >= 0.99, accuracy
+
+
+@pytest.mark.slow
+def test_febrl4_links_two_files(shared) -> None:
+    result = linkage.link(
+        {"a": _febrl(shared, "dataset4a.csv"), "b": _febrl(shared, "dataset4b.csv")},
+        roles={"city": "suburb"},
+        link_type="link_only",
+    )
+    entities = result.entities
+    truth = entities["rec_id"].str.extract(r"rec-(\d+)")[0]
+    accuracy = clustered_accuracy(entities["entity_id"], truth)
+    assert accuracy.f1 >= 0.99, accuracy
+
+
+@pytest.mark.slow
+def test_historical_50k(shared) -> None:
+    df = pd.read_parquet(shared("splink_datasets/historical_figures_with_errors_50k.parquet"))
+    roles = {
+        "person_name": None,  # 'full_name' holds titles and epithets; use the parts
+        "last_name": "surname",
+        "city": "birth_place",
+        "postcode": "postcode_fake",
+        "job_title": "occupation",
+    }
+    accuracy = evaluate(linkage.link(df, roles=roles), "cluster", df)
+    assert accuracy["clustered"].f1 >= 0.85, accuracy

@@ -1,0 +1,61 @@
+"""Blocking keys, the big-block guard, and the pair budget."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from linkage.blocking import BlockingRule, add_block_keys, default_rules
+
+
+def _table(frame: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.register("frame_view", frame)
+    con.execute("CREATE TABLE records AS SELECT * FROM frame_view")
+    return con
+
+
+def test_a_value_shared_by_too_many_records_is_left_out_and_reported() -> None:
+    mobiles = ["+8613800000000"] * 50 + [f"+86139{i:08d}" for i in range(20)] * 2
+    con = _table(pd.DataFrame({"rid": range(len(mobiles)), "mobile_e164": mobiles}))
+    rules = [BlockingRule("mobile", ("mobile_e164",), ("mobile",))]
+    kept, report = add_block_keys(con, "records", rules, max_block_size=10)
+    assert kept == rules
+    assert report.guarded == [{"rule": "mobile", "value": "+8613800000000", "records": 50}]
+    assert report.pairs_per_rule == {"mobile": 20}  # the 20 real numbers, twice each
+    keys = con.execute("SELECT count(block_mobile) FROM records").fetchall()[0][0]
+    assert keys == 40
+    assert "shared by 50 records" in report.describe()
+
+
+def test_multi_column_keys_need_every_column() -> None:
+    frame = pd.DataFrame({
+        "rid": [0, 1, 2, 3],
+        "person_name_key": ["wei zhang", "wei zhang", "wei zhang", None],
+        "company_core": ["华信科技", "华信科技", None, "华信科技"],
+    })
+    con = _table(frame)
+    rule = BlockingRule("name_company", ("person_name_key", "company_core"), ())
+    _, report = add_block_keys(con, "records", [rule], max_block_size=100)
+    assert report.pairs_per_rule == {"name_company": 1}
+
+
+def test_loose_rules_stay_within_the_pair_budget() -> None:
+    frame = pd.DataFrame({"rid": range(60), "a": ["x"] * 60, "b": [str(i % 2) for i in range(60)]})
+    con = _table(frame)
+    strict = BlockingRule("b", ("b",), ())
+    loose = BlockingRule("a", ("a",), (), loose=True)
+    kept, report = add_block_keys(con, "records", [strict, loose], max_block_size=1000,
+                                  pair_budget=1000)
+    assert kept == [strict]
+    assert report.skipped == ["a"]
+    kept, _ = add_block_keys(_table(frame), "records", [strict, loose], max_block_size=1000,
+                             pair_budget=10_000)
+    assert kept == [strict, loose]
+
+
+def test_default_rules_follow_the_roles_present() -> None:
+    names = {r.name for r in default_rules({"mobile", "person_name", "company"})}
+    assert {"mobile", "name_company"} <= names
+    assert "first_last" not in names
+    assert {r.name for r in default_rules({"company"})} == {"company_only_name"}
