@@ -252,7 +252,7 @@ def _run_em_passes(
     done: list[tuple[str, ...]] = []
     failures: list[str] = []
     for columns in _EM_PASSES:
-        if not set(columns) <= available:
+        if not set(columns) <= available or not _pass_is_safe(columns, comparison_columns):
             continue
         covers = {n for n in uncovered if not (comparison_columns[n] & set(columns))}
         if not covers and len(done) >= 2:
@@ -280,6 +280,35 @@ def _run_em_passes(
             "no EM pass estimated m for %s; splink's defaults are used", sorted(uncovered)
         )
     return done
+
+
+# Columns derived from the same field. Splink leaves out of an EM pass only the comparisons
+# that read a blocking column by name; blocking on person_name_key while first_name_clean is
+# compared would let EM "learn" that names always agree. Such passes are skipped.
+_FAMILIES: tuple[frozenset[str], ...] = (
+    frozenset({
+        "person_name_key", "person_name_clean", "person_name_keys", "person_surname",
+        "person_name_is_honorific", "first_name_clean", "last_name_clean",
+    }),
+    frozenset({
+        "company_core", "company_clean", "company_region", "credit_code_clean",
+        "address_clean", "city_clean", "province_clean",
+    }),
+    frozenset({"email_clean", "email_local", "email_domain", "company_domain"}),
+)
+
+
+def _pass_is_safe(columns: Sequence[str], comparison_columns: dict[str, set[str]]) -> bool:
+    """True when every comparison is either excluded by splink (it reads a blocking column)
+    or shares no field family with the blocking columns."""
+    blocked = set(columns)
+    families = set().union(*(f for f in _FAMILIES if f & blocked)) if blocked else set()
+    for used in comparison_columns.values():
+        if used & blocked:
+            continue  # splink fixes this comparison's parameters in this pass
+        if used & families:
+            return False
+    return True
 
 
 def make_linker(

@@ -1327,8 +1327,11 @@ def _assemble_timestamps(match: pa.Array) -> tuple[np.ndarray, np.ndarray, np.nd
     return matched, ok, stamp
 
 
-def _timestamp_batch(raw: pa.Array) -> tuple[np.ndarray, pa.Array]:
+def _timestamp_batch(raw: pa.Array, earliest_year: int = 1900) -> tuple[np.ndarray, pa.Array]:
     """(datetime64[us] per distinct value, problem).
+
+    A year before ``earliest_year`` or after 2100 is implausible for a CRM timestamp; dates
+    of birth pass an earlier bound (genealogy and historical records are real data).
 
     Time-zone designators ('Z', '+08:00') are dropped: the wall-clock time is kept so that
     all sources compare in the same (local) clock.
@@ -1367,7 +1370,7 @@ def _timestamp_batch(raw: pa.Array) -> tuple[np.ndarray, pa.Array]:
     bad_value = given & parsed & np.isnat(out)
     problem = _set_where(problem, bad_value, "invalid date")
     years = out.astype("datetime64[Y]").astype(np.int64) + 1970
-    implausible = given & ~np.isnat(out) & ((years < 1900) | (years > 2100))
+    implausible = given & ~np.isnat(out) & ((years < earliest_year) | (years > 2100))
     problem = _set_where(problem, implausible, "implausible date")
     out[implausible] = np.datetime64("NaT")
     return out, problem
@@ -1594,8 +1597,11 @@ def _combined_name_column(df: pd.DataFrame, first_col: str, last_col: str) -> pd
         pc.fill_null(pc.match_substring_regex(first, f"[{_HAN}]"), False),
         pc.fill_null(pc.match_substring_regex(last, f"[{_HAN}]"), False),
     )
-    chinese = pc.binary_join_element_wise(last, first, "", null_handling="skip")
-    latin = pc.binary_join_element_wise(first, last, " ", null_handling="skip")
+    # Nulls become "" before joining: pyarrow 26's null_handling="skip" drops rows
+    # (returns a shorter array) when both sides of a row are null.
+    first, last = pc.fill_null(first, ""), pc.fill_null(last, "")
+    chinese = pc.binary_join_element_wise(last, first, "")
+    latin = pc.binary_join_element_wise(first, last, " ")
     combined = pc.utf8_trim_whitespace(pc.if_else(han, chinese, latin))
     combined = pc.if_else(pc.equal(combined, ""), _null_strings(len(combined)), combined)
     return pd.Series(pd.array(combined, dtype=_STR_DTYPE), index=df.index)
@@ -1748,7 +1754,7 @@ def standardize(
     if "dob" in roles:
         col = roles["dob"]
         codes, raw = prepare(df[col])
-        stamps, problem = _timestamp_batch(raw)
+        stamps, problem = _timestamp_batch(raw, earliest_year=1000)
         today = np.datetime64(dt.date.today(), "us")
         implausible = ~np.isnat(stamps) & (stamps > today)
         problem = _set_where(problem, implausible, "implausible date of birth")
