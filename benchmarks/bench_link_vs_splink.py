@@ -33,9 +33,11 @@ def main() -> None:
     logging.getLogger("splink").setLevel(logging.ERROR)
 
     records = generate_leads(args.rows, seed=args.seed)
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
-          f"{os.cpu_count()} cores, python {platform.python_version()}, "
-          f"duckdb {duckdb.__version__}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, "
+        f"{os.cpu_count()} cores, python {platform.python_version()}, "
+        f"duckdb {duckdb.__version__}"
+    )
     print(f"records: {len(records):,}")
 
     started = time.perf_counter()
@@ -61,12 +63,10 @@ def main() -> None:
     linker = model_mod.make_linker(con, ["records"], settings)
     available = set(standardized.column_names)
     comparison_columns = {
-        c.output_column_name: {col.input_name for col in
-                               c._input_columns_used_by_case_statement}
+        c.output_column_name: {col.input_name for col in c._input_columns_used_by_case_statement}
         for c in linker._settings_obj.comparisons
     }
-    model_mod.train(linker, available, comparison_columns, n_records=len(records),
-                    seed=args.seed)
+    model_mod.train(linker, available, comparison_columns, n_records=len(records), seed=args.seed)
     predictions = linker.inference.predict()
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_weight=result.model.policy.thresholds.auto_merge

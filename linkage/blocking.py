@@ -53,12 +53,18 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("name_city", ("person_name_key", "city_clean"), ("person_name", "city")),
     BlockingRule("name_dob", ("person_name_key", "dob_date"), ("person_name", "dob")),
     BlockingRule("phone_surname", ("phone_e164", "person_surname"), ("phone", "person_name")),
-    BlockingRule("email_local_surname", ("email_local", "person_surname"), ("email", "person_name")),
-    BlockingRule("first_last", ("first_name_clean", "last_name_clean"), ("first_name", "last_name")),
+    BlockingRule(
+        "email_local_surname", ("email_local", "person_surname"), ("email", "person_name")
+    ),
+    BlockingRule(
+        "first_last", ("first_name_clean", "last_name_clean"), ("first_name", "last_name")
+    ),
     BlockingRule("last_dob", ("last_name_clean", "dob_date"), ("last_name", "dob")),
     BlockingRule("first_dob", ("first_name_clean", "dob_date"), ("first_name", "dob")),
     BlockingRule("postcode_last", ("postcode_clean", "last_name_clean"), ("postcode", "last_name")),
-    BlockingRule("postcode_first", ("postcode_clean", "first_name_clean"), ("postcode", "first_name")),
+    BlockingRule(
+        "postcode_first", ("postcode_clean", "first_name_clean"), ("postcode", "first_name")
+    ),
     BlockingRule("dob_city", ("dob_date", "city_clean"), ("dob", "city")),
     BlockingRule("address_last", ("address_clean", "last_name_clean"), ("address", "last_name")),
     BlockingRule("company_only_name", ("company_core",), ("company",)),

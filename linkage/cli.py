@@ -1,7 +1,7 @@
 """The ``linkage`` command line.
 
-    linkage demo                      link the shipped sample and print a summary
-    linkage run leads.csv -o out/     link a CSV, Parquet or Excel file, write the results
+linkage demo                      link the shipped sample and print a summary
+linkage run leads.csv -o out/     link a CSV, Parquet or Excel file, write the results
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("input", type=Path)
     run.add_argument("-o", "--out", type=Path, required=True, help="folder for the results")
     run.add_argument(
-        "--role", action="append", default=[], metavar="ROLE=COLUMN",
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE=COLUMN",
         help="map a column to a role, e.g. --role mobile=Cell (repeatable)",
     )
     run.add_argument("--seed", type=int, default=0)

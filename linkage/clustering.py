@@ -92,9 +92,7 @@ def constrained_clusters(
     return lowest[roots], refused
 
 
-def connected_components(
-    n_nodes: int, link_left: np.ndarray, link_right: np.ndarray
-) -> np.ndarray:
+def connected_components(n_nodes: int, link_left: np.ndarray, link_right: np.ndarray) -> np.ndarray:
     """Plain connected components (for comparison and for finding candidate groups)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components as cc

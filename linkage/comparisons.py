@@ -93,9 +93,7 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
         levels.append(cll.ExactMatchLevel("address_clean"))
     if has["phone"]:
         levels.append(
-            cll.CustomLevel(
-                '"phone_e164_l" = "phone_e164_r"', label_for_charts="same switchboard"
-            )
+            cll.CustomLevel('"phone_e164_l" = "phone_e164_r"', label_for_charts="same switchboard")
         )
     if has["company"]:
         levels.append(cll.JaroWinklerLevel("company_core", 0.9))
@@ -263,9 +261,7 @@ def phone_comparison() -> ComparisonCreator:
                 f'"phone_e164_l" = "phone_e164_r" AND ({shared}) AND '
                 'NOT coalesce("phone_extension_l" = "phone_extension_r", false))'
             ).configure(is_null_level=True),
-            cll.ExactMatchLevel("phone_e164").configure(
-                label_for_charts="same personal line"
-            ),
+            cll.ExactMatchLevel("phone_e164").configure(label_for_charts="same personal line"),
             cll.ElseLevel(),
         ],
     )

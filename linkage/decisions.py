@@ -30,8 +30,16 @@ _RANK = {d: i for i, d in enumerate(DECISIONS)}
 
 #: Comparisons that say *who* a record is; a phone agreeing with none of them is weak.
 IDENTITY_COMPARISONS = (
-    "person_name", "first_name", "last_name", "email", "account", "company", "credit_code",
-    "wechat_unionid", "national_id", "dob",
+    "person_name",
+    "first_name",
+    "last_name",
+    "email",
+    "account",
+    "company",
+    "credit_code",
+    "wechat_unionid",
+    "national_id",
+    "dob",
 )
 
 
@@ -124,9 +132,14 @@ def default_rules(comparisons: Iterable[str]) -> list[RoutingRule]:
             )
         )
     if phones and "account" in names:
-        no_name_conflict = " AND ".join(
-            f"NOT conflict_{c}" for c in ("person_name", "first_name", "last_name") if c in names
-        ) or "true"
+        no_name_conflict = (
+            " AND ".join(
+                f"NOT conflict_{c}"
+                for c in ("person_name", "first_name", "last_name")
+                if c in names
+            )
+            or "true"
+        )
         rules.append(
             RoutingRule(
                 name="company_and_phone",
@@ -277,7 +290,7 @@ def decide(
         run(
             con,
             f"CREATE OR REPLACE TABLE {output_table} AS WITH {ctes} "
-            f"SELECT * EXCLUDE ({drop}), __d{n} AS decision, __r{n} AS reason FROM step{n}"
+            f"SELECT * EXCLUDE ({drop}), __d{n} AS decision, __r{n} AS reason FROM step{n}",
         )
     except duckdb.Error as exc:
         names = ", ".join(r.name for r in policy.rules)

@@ -42,8 +42,9 @@ class Accuracy:
 
 
 def _pairs_in_groups(*keys: np.ndarray) -> int:
-    _, counts = np.unique(np.stack(keys, axis=1) if len(keys) > 1 else keys[0],
-                          axis=0, return_counts=True)
+    _, counts = np.unique(
+        np.stack(keys, axis=1) if len(keys) > 1 else keys[0], axis=0, return_counts=True
+    )
     return int((counts.astype(np.int64) * (counts - 1) // 2).sum())
 
 

@@ -286,14 +286,28 @@ def _run_em_passes(
 # that read a blocking column by name; blocking on person_name_key while first_name_clean is
 # compared would let EM "learn" that names always agree. Such passes are skipped.
 _FAMILIES: tuple[frozenset[str], ...] = (
-    frozenset({
-        "person_name_key", "person_name_clean", "person_name_keys", "person_surname",
-        "person_name_is_honorific", "first_name_clean", "last_name_clean",
-    }),
-    frozenset({
-        "company_core", "company_clean", "company_region", "credit_code_clean",
-        "address_clean", "city_clean", "province_clean",
-    }),
+    frozenset(
+        {
+            "person_name_key",
+            "person_name_clean",
+            "person_name_keys",
+            "person_surname",
+            "person_name_is_honorific",
+            "first_name_clean",
+            "last_name_clean",
+        }
+    ),
+    frozenset(
+        {
+            "company_core",
+            "company_clean",
+            "company_region",
+            "credit_code_clean",
+            "address_clean",
+            "city_clean",
+            "province_clean",
+        }
+    ),
     frozenset({"email_clean", "email_local", "email_domain", "company_domain"}),
 )
 

@@ -70,8 +70,8 @@ class LinkResult:
     def pairs(self) -> pd.DataFrame:
         """Every candidate pair, strongest first (built from DuckDB on first access)."""
         if "pairs" not in self._cache:
-            self._cache["pairs"] = self._pairs_query("pairs") if self._pairs_query else (
-                _empty_pairs()
+            self._cache["pairs"] = (
+                self._pairs_query("pairs") if self._pairs_query else (_empty_pairs())
             )
         return self._cache["pairs"]
 
@@ -79,8 +79,8 @@ class LinkResult:
     def review(self) -> pd.DataFrame:
         """The pairs with decision ``review``, both records' values side by side."""
         if "review" not in self._cache:
-            self._cache["review"] = self._pairs_query("review") if self._pairs_query else (
-                _empty_pairs().iloc[:, :6]
+            self._cache["review"] = (
+                self._pairs_query("review") if self._pairs_query else (_empty_pairs().iloc[:, :6])
             )
         return self._cache["review"]
 
@@ -227,8 +227,8 @@ def link(
 
     con = connection or duckdb.connect()
     records_table = _register_working_table(con, derived, work.columns)
-    rules = list(blocking_rules) if blocking_rules is not None else blocking_mod.default_rules(
-        role_set
+    rules = (
+        list(blocking_rules) if blocking_rules is not None else blocking_mod.default_rules(role_set)
     )
     if pair_budget is None:
         pair_budget = max(2_000_000, 20 * len(work))
@@ -290,9 +290,7 @@ def link(
                 rules=tuple(routing_rules) if routing_rules is not None else trained.policy.rules,
             )
         settings = dict(trained.settings_)
-        settings["blocking_rules_to_generate_predictions"] = [
-            block_on_key(r) for r in rules
-        ]
+        settings["blocking_rules_to_generate_predictions"] = [block_on_key(r) for r in rules]
         linker = model_mod.make_linker(con, tables, settings)
 
     predictions = linker.inference.predict()
@@ -352,8 +350,16 @@ def _single_record_result(work, frames, mappings, model, timings) -> LinkResult:
 
 def _empty_pairs() -> pd.DataFrame:
     return pd.DataFrame(
-        columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision",
-                 "reason", "entity_id_l", "entity_id_r"]
+        columns=[
+            "record_id_l",
+            "record_id_r",
+            "match_weight",
+            "match_probability",
+            "decision",
+            "reason",
+            "entity_id_l",
+            "entity_id_r",
+        ]
     )
 
 
@@ -372,9 +378,7 @@ def _named_inputs(data: Any) -> dict[str, Any]:
         names = [str(k) for k in data]
         for name in names:
             if not name.replace("_", "").isalnum():
-                raise InputError(
-                    f"input name {name!r} must be letters, digits and underscores"
-                )
+                raise InputError(f"input name {name!r} must be letters, digits and underscores")
         return {str(k): v for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         if not data:
@@ -479,9 +483,7 @@ def _register_working_table(
     return "linkage_records"
 
 
-def _split_by_source(
-    con: duckdb.DuckDBPyConnection, table: str, sources: list[str]
-) -> list[str]:
+def _split_by_source(con: duckdb.DuckDBPyConnection, table: str, sources: list[str]) -> list[str]:
     tables = []
     for i, source in enumerate(sources):
         name = f"linkage_records_{i}"
@@ -530,7 +532,7 @@ def _keep_apart_pairs(
         run(
             con,
             f"CREATE OR REPLACE TABLE linkage_group_records AS SELECT r.*, g.group_id "
-            f"FROM {records_table} r JOIN linkage_groups_view g USING (rid)"
+            f"FROM {records_table} r JOIN linkage_groups_view g USING (rid)",
         )
         con.unregister("linkage_groups_view")
         from splink import block_on
@@ -575,9 +577,13 @@ def _assemble(
     entity_ids = keys[labels]
     first_mapping = next(iter(mappings.values()))
     id_column = first_mapping.roles["record_id"]
-    original_ids = np.concatenate(
-        [frames[name][mappings[name].roles["record_id"]].to_numpy() for name in frames]
-    ) if multi else frames[next(iter(frames))][id_column].to_numpy()
+    original_ids = (
+        np.concatenate(
+            [frames[name][mappings[name].roles["record_id"]].to_numpy() for name in frames]
+        )
+        if multi
+        else frames[next(iter(frames))][id_column].to_numpy()
+    )
     entities = pd.DataFrame({id_column: original_ids, "entity_id": entity_ids})
     if multi:
         entities.insert(0, "source_dataset", sources)

@@ -56,37 +56,112 @@ ROLES: dict[str, str] = {
 # "MOBILE-PHONE" are one key.
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "record_id": (
-        "id", "recordid", "leadid", "customerid", "contactid", "accountid", "uniqueid", "recid",
-        "线索id", "线索编号", "客户id", "客户编号", "联系人id", "记录id", "编号", "序号",
+        "id",
+        "recordid",
+        "leadid",
+        "customerid",
+        "contactid",
+        "accountid",
+        "uniqueid",
+        "recid",
+        "线索id",
+        "线索编号",
+        "客户id",
+        "客户编号",
+        "联系人id",
+        "记录id",
+        "编号",
+        "序号",
     ),
     "company": (
-        "company", "companyname", "account", "accountname", "organization", "organisation",
-        "org", "employer", "公司", "公司名称", "企业名称", "企业", "客户名称", "单位", "单位名称",
-        "工作单位", "所属公司", "客户公司",
+        "company",
+        "companyname",
+        "account",
+        "accountname",
+        "organization",
+        "organisation",
+        "org",
+        "employer",
+        "公司",
+        "公司名称",
+        "企业名称",
+        "企业",
+        "客户名称",
+        "单位",
+        "单位名称",
+        "工作单位",
+        "所属公司",
+        "客户公司",
     ),
     "credit_code": (
-        "creditcode", "uscc", "unifiedsocialcreditcode", "socialcreditcode", "taxid",
-        "统一社会信用代码", "信用代码", "社会信用代码", "税号", "纳税人识别号",
+        "creditcode",
+        "uscc",
+        "unifiedsocialcreditcode",
+        "socialcreditcode",
+        "taxid",
+        "统一社会信用代码",
+        "信用代码",
+        "社会信用代码",
+        "税号",
+        "纳税人识别号",
     ),
     "person_name": (
-        "name", "fullname", "contactname", "personname", "leadname", "customername",
-        "姓名", "联系人", "联系人姓名", "客户姓名", "名字",
+        "name",
+        "fullname",
+        "contactname",
+        "personname",
+        "leadname",
+        "customername",
+        "姓名",
+        "联系人",
+        "联系人姓名",
+        "客户姓名",
+        "名字",
     ),
     "first_name": ("firstname", "givenname", "forename", "名"),
     "last_name": ("lastname", "surname", "familyname", "姓"),
     "mobile": (
-        "mobile", "mobilephone", "mobileno", "mobilenumber", "cell", "cellphone", "手机",
-        "手机号", "手机号码", "移动电话",
+        "mobile",
+        "mobilephone",
+        "mobileno",
+        "mobilenumber",
+        "cell",
+        "cellphone",
+        "手机",
+        "手机号",
+        "手机号码",
+        "移动电话",
     ),
     "phone": (
-        "phone", "telephone", "tel", "landline", "officephone", "workphone", "phonenumber",
-        "businessphone", "电话", "座机", "固定电话", "办公电话", "公司电话", "联系电话", "总机",
+        "phone",
+        "telephone",
+        "tel",
+        "landline",
+        "officephone",
+        "workphone",
+        "phonenumber",
+        "businessphone",
+        "电话",
+        "座机",
+        "固定电话",
+        "办公电话",
+        "公司电话",
+        "联系电话",
+        "总机",
     ),
     "email": ("email", "emailaddress", "mail", "邮箱", "电子邮箱", "邮件", "电子邮件", "邮箱地址"),
     "wechat_unionid": ("unionid", "wechatunionid", "wxunionid", "微信unionid"),
     "national_id": (
-        "nationalid", "idnumber", "idcard", "idcardnumber", "ssn", "socsecid", "身份证",
-        "身份证号", "身份证号码", "证件号码",
+        "nationalid",
+        "idnumber",
+        "idcard",
+        "idcardnumber",
+        "ssn",
+        "socsecid",
+        "身份证",
+        "身份证号",
+        "身份证号码",
+        "证件号码",
     ),
     "dob": ("dob", "dateofbirth", "birthdate", "birthday", "出生日期", "生日"),
     "gender": ("gender", "sex", "性别"),
@@ -96,18 +171,47 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "address": ("address", "streetaddress", "address1", "地址", "详细地址", "公司地址", "通讯地址"),
     "postcode": ("postcode", "zipcode", "zip", "postalcode", "邮编", "邮政编码"),
     "source": (
-        "source", "channel", "leadsource", "sourcechannel", "来源", "渠道", "来源渠道", "线索来源",
+        "source",
+        "channel",
+        "leadsource",
+        "sourcechannel",
+        "来源",
+        "渠道",
+        "来源渠道",
+        "线索来源",
     ),
     "created_at": (
-        "createdat", "created", "createtime", "createddate", "creationdate", "createdon",
-        "创建时间", "创建日期", "录入时间",
+        "createdat",
+        "created",
+        "createtime",
+        "createddate",
+        "creationdate",
+        "createdon",
+        "创建时间",
+        "创建日期",
+        "录入时间",
     ),
     "updated_at": (
-        "updatedat", "updated", "updatetime", "modifiedat", "lastmodified", "lastmodifieddate",
-        "modifiedon", "更新时间", "修改时间", "最后修改时间",
+        "updatedat",
+        "updated",
+        "updatetime",
+        "modifiedat",
+        "lastmodified",
+        "lastmodifieddate",
+        "modifiedon",
+        "更新时间",
+        "修改时间",
+        "最后修改时间",
     ),
     "owner": (
-        "owner", "salesrep", "accountowner", "leadowner", "负责人", "销售", "所属销售", "跟进人",
+        "owner",
+        "salesrep",
+        "accountowner",
+        "leadowner",
+        "负责人",
+        "销售",
+        "所属销售",
+        "跟进人",
     ),
 }
 
@@ -117,8 +221,18 @@ _ALIAS_TO_ROLE: dict[str, str] = {
 
 #: Roles that identify a person or a company; at least one must be present to match on.
 MATCHING_ROLES = (
-    "company", "credit_code", "person_name", "first_name", "last_name", "mobile", "phone",
-    "email", "wechat_unionid", "national_id", "dob", "address",
+    "company",
+    "credit_code",
+    "person_name",
+    "first_name",
+    "last_name",
+    "mobile",
+    "phone",
+    "email",
+    "wechat_unionid",
+    "national_id",
+    "dob",
+    "address",
 )
 
 
@@ -184,9 +298,7 @@ def resolve_roles(
     for role, column in explicit.items():
         if role not in ROLES:
             hint = _closest(role, list(ROLES))
-            raise SchemaError(
-                f"unknown role {role!r}{hint}. Known roles: {', '.join(ROLES)}."
-            )
+            raise SchemaError(f"unknown role {role!r}{hint}. Known roles: {', '.join(ROLES)}.")
         if column is not None and column not in columns:
             hint = _closest(str(column), [str(c) for c in columns])
             raise SchemaError(
@@ -264,9 +376,7 @@ def validate_records(df: pd.DataFrame, mapping: RoleMapping) -> RoleMapping:
     """
     if len(df.columns) != len(set(map(str, df.columns))):
         dupes = sorted({str(c) for c in df.columns if list(map(str, df.columns)).count(str(c)) > 1})
-        raise InputError(
-            f"duplicate column names {dupes}: rename them so each column has one name"
-        )
+        raise InputError(f"duplicate column names {dupes}: rename them so each column has one name")
     if len(df) == 0:
         raise InputError("the input has no rows: there is nothing to link")
     usable = [r for r in MATCHING_ROLES if r in mapping.roles]

@@ -19,8 +19,10 @@ def shared_data(relative: str) -> Path:
     if not path.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{path} is missing: CI always has ../shared/data beside the project")
-        pytest.skip(f"{path} not found: the shared benchmark data sits beside the project "
-                    "on developer machines and in CI, not in a user's clone")
+        pytest.skip(
+            f"{path} not found: the shared benchmark data sits beside the project "
+            "on developer machines and in CI, not in a user's clone"
+        )
     return path
 
 

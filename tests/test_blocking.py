@@ -29,11 +29,13 @@ def test_a_value_shared_by_too_many_records_is_left_out_and_reported() -> None:
 
 
 def test_multi_column_keys_need_every_column() -> None:
-    frame = pd.DataFrame({
-        "rid": [0, 1, 2, 3],
-        "person_name_key": ["wei zhang", "wei zhang", "wei zhang", None],
-        "company_core": ["华信科技", "华信科技", None, "华信科技"],
-    })
+    frame = pd.DataFrame(
+        {
+            "rid": [0, 1, 2, 3],
+            "person_name_key": ["wei zhang", "wei zhang", "wei zhang", None],
+            "company_core": ["华信科技", "华信科技", None, "华信科技"],
+        }
+    )
     con = _table(frame)
     rule = BlockingRule("name_company", ("person_name_key", "company_core"), ())
     _, report = add_block_keys(con, "records", [rule], max_block_size=100)
@@ -45,12 +47,14 @@ def test_loose_rules_stay_within_the_pair_budget() -> None:
     con = _table(frame)
     strict = BlockingRule("b", ("b",), ())
     loose = BlockingRule("a", ("a",), (), loose=True)
-    kept, report = add_block_keys(con, "records", [strict, loose], max_block_size=1000,
-                                  pair_budget=1000)
+    kept, report = add_block_keys(
+        con, "records", [strict, loose], max_block_size=1000, pair_budget=1000
+    )
     assert kept == [strict]
     assert report.skipped == ["a"]
-    kept, _ = add_block_keys(_table(frame), "records", [strict, loose], max_block_size=1000,
-                             pair_budget=10_000)
+    kept, _ = add_block_keys(
+        _table(frame), "records", [strict, loose], max_block_size=1000, pair_budget=10_000
+    )
     assert kept == [strict, loose]
 
 

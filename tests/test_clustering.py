@@ -33,13 +33,13 @@ def test_the_strongest_link_wins_the_contested_record() -> None:
 def test_without_keep_apart_it_equals_connected_components() -> None:
     rng = np.random.default_rng(3)
     left, right = rng.integers(0, 200, 300), rng.integers(0, 200, 300)
-    labels, refused = constrained_clusters(
-        200, left, right, rng.random(300), _arr(), _arr()
-    )
+    labels, refused = constrained_clusters(200, left, right, rng.random(300), _arr(), _arr())
     assert refused == 0
     assert labels.tolist() == connected_components(200, left, right).tolist()
 
 
 def test_labels_are_the_lowest_member_and_every_node_appears() -> None:
-    labels, _ = constrained_clusters(5, _arr(4, 3), _arr(3, 1), np.array([1.0, 1.0]), _arr(), _arr())
+    labels, _ = constrained_clusters(
+        5, _arr(4, 3), _arr(3, 1), np.array([1.0, 1.0]), _arr(), _arr()
+    )
     assert labels.tolist() == [0, 1, 2, 1, 1]

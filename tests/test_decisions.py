@@ -18,8 +18,13 @@ from linkage.errors import ConfigError
 COMPARISONS = ["person_name", "account", "mobile", "phone", "email"]
 # Agreement levels as agreement_levels() reads them from trained settings: gamma values
 # that count as agreement (the account comparison's weak levels 1-2 do not).
-LEVELS = {"person_name": [1, 2, 3, 4], "account": [3, 4], "mobile": [1, 2, 3],
-          "phone": [1], "email": [1, 2, 3]}
+LEVELS = {
+    "person_name": [1, 2, 3, 4],
+    "account": [3, 4],
+    "mobile": [1, 2, 3],
+    "phone": [1],
+    "email": [1, 2, 3],
+}
 
 
 def _decide(rows: list[dict], policy: DecisionPolicy) -> pd.DataFrame:
@@ -38,8 +43,12 @@ def _decide(rows: list[dict], policy: DecisionPolicy) -> pd.DataFrame:
 def test_thresholds_split_scores_into_three_bands() -> None:
     policy = DecisionPolicy(Thresholds(review=0, auto_merge=5))
     out = _decide(
-        [{"id": 1, "match_weight": 7.0}, {"id": 2, "match_weight": 5.0},
-         {"id": 3, "match_weight": 2.0}, {"id": 4, "match_weight": -1.0}],
+        [
+            {"id": 1, "match_weight": 7.0},
+            {"id": 2, "match_weight": 5.0},
+            {"id": 3, "match_weight": 2.0},
+            {"id": 4, "match_weight": -1.0},
+        ],
         policy,
     )
     assert out["decision"].tolist() == ["auto_merge", "auto_merge", "review", "distinct"]
@@ -67,8 +76,13 @@ def test_company_and_phone_together_is_a_duplicate() -> None:
         [
             {"id": 1, "match_weight": 3.0, "gamma_mobile": 3, "gamma_account": 4},
             # colleague: same company and phone, but the names differ
-            {"id": 2, "match_weight": 3.0, "gamma_mobile": 3, "gamma_account": 4,
-             "gamma_person_name": 0},
+            {
+                "id": 2,
+                "match_weight": 3.0,
+                "gamma_mobile": 3,
+                "gamma_account": 4,
+                "gamma_person_name": 0,
+            },
             # a switchboard (a weak account level) with a personal phone is no duplicate
             {"id": 3, "match_weight": 3.0, "gamma_mobile": 3, "gamma_account": 2},
         ],
@@ -106,15 +120,19 @@ def test_rules_are_validated_and_bad_sql_is_reported() -> None:
 def test_agreement_levels_skip_weak_account_levels() -> None:
     from linkage.decisions import agreement_levels
 
-    settings = {"comparisons": [{
-        "output_column_name": "account",
-        "comparison_levels": [
-            {"is_null_level": True, "label_for_charts": "null"},
-            {"label_for_charts": "same company"},
-            {"label_for_charts": "same switchboard"},
-            {"label_for_charts": "All other comparisons"},
-        ],
-    }]}
+    settings = {
+        "comparisons": [
+            {
+                "output_column_name": "account",
+                "comparison_levels": [
+                    {"is_null_level": True, "label_for_charts": "null"},
+                    {"label_for_charts": "same company"},
+                    {"label_for_charts": "same switchboard"},
+                    {"label_for_charts": "All other comparisons"},
+                ],
+            }
+        ]
+    }
     assert agreement_levels(settings) == {"account": [2]}
 
 

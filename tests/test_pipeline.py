@@ -23,8 +23,16 @@ def test_every_input_record_is_in_entities_exactly_once(sample, sample_result) -
 
 def test_pairs_carry_score_decision_and_reason(sample_result) -> None:
     pairs = sample_result.pairs
-    for column in ("record_id_l", "record_id_r", "match_weight", "match_probability",
-                   "decision", "reason", "gamma_person_name", "gamma_mobile"):
+    for column in (
+        "record_id_l",
+        "record_id_r",
+        "match_weight",
+        "match_probability",
+        "decision",
+        "reason",
+        "gamma_person_name",
+        "gamma_mobile",
+    ):
         assert column in pairs
     assert set(pairs["decision"]) <= {"auto_merge", "review", "distinct"}
     assert pairs["reason"].notna().all()
@@ -179,8 +187,12 @@ def test_hostile_column_names_never_reach_sql(sample) -> None:
         "email": "e\"mail'",
     }
     subset = sample.head(800).rename(columns=hostile)
-    roles = {"person_name": 'na"me', "mobile": hostile["mobile"],
-             "company": "company name with spaces", "email": "e\"mail'"}
+    roles = {
+        "person_name": 'na"me',
+        "mobile": hostile["mobile"],
+        "company": "company name with spaces",
+        "email": "e\"mail'",
+    }
     result = linkage.link(subset, roles=roles)
     assert len(result.entities) == 800
     assert result.decision_counts()["auto_merge"] > 0

@@ -120,8 +120,13 @@ def test_reads_pandas_pyarrow_duckdb_csv_and_parquet(tmp_path) -> None:
     df.to_parquet(tmp_path / "x.parquet")
     con = duckdb.connect()
     relation = con.from_df(df)
-    for source in (df, pa.Table.from_pandas(df), relation, tmp_path / "x.csv",
-                   str(tmp_path / "x.parquet")):
+    for source in (
+        df,
+        pa.Table.from_pandas(df),
+        relation,
+        tmp_path / "x.csv",
+        str(tmp_path / "x.parquet"),
+    ):
         frame = read_records(source)
         assert frame["id"].tolist() == ["001", "002"]  # leading zeros kept
     assert read_records(df) is not df
