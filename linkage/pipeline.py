@@ -24,7 +24,7 @@ from linkage import clustering, decisions, schema
 from linkage import comparisons as comparisons_mod
 from linkage import model as model_mod
 from linkage._sql import run
-from linkage.errors import ConfigError, InputError
+from linkage.errors import ConfigError, InputError, ModelError
 
 logger = logging.getLogger("linkage")
 
@@ -63,8 +63,55 @@ class LinkResult:
     connection: duckdb.DuckDBPyConnection | None = None
     # Pairs can run to millions of rows: they stay in DuckDB (table ``linkage_pairs``)
     # until first asked for, so a pipeline that only needs entities never pays for them.
+    pairs_table: str | None = None
+    labels: np.ndarray | None = field(default=None, repr=False)
     _pairs_query: Callable[[str], pd.DataFrame] | None = field(default=None, repr=False)
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _context: Any = field(default=None, repr=False)
+
+    @property
+    def linker(self) -> Any:
+        """The splink Linker behind this result, for splink's own charts and tools."""
+        return self._context.linker if self._context is not None else None
+
+    def redecide(
+        self,
+        thresholds: decisions.Thresholds | None = None,
+        routing_rules: Sequence[decisions.RoutingRule] | None = None,
+        *,
+        recluster: bool = True,
+    ) -> LinkResult:
+        """Decide again under new thresholds or rules: no retraining, no rescoring.
+
+        The new policy is stored on the model (so ``result.model.save`` keeps it). With
+        ``recluster=False`` the entities of this result are kept as they are (decisions
+        only, for tuning a threshold interactively); otherwise entities follow the new
+        auto-merge links.
+
+        Raises:
+            ModelError: this result has no scored pairs to re-decide (a single record).
+        """
+        if self._context is None or self.model is None or self.pairs_table is None:
+            raise ModelError("this result has no scored pairs to re-decide")
+        policy = decisions.DecisionPolicy(
+            thresholds=thresholds or self.model.policy.thresholds,
+            rules=tuple(routing_rules) if routing_rules is not None else self.model.policy.rules,
+        )
+        model = model_mod.LinkageModel(
+            settings=self.model.settings_,
+            policy=policy,
+            config=self.model.config,
+            training_log=self.model.training_log_,
+        )
+        source = f"(SELECT * EXCLUDE (decision, reason) FROM {self.pairs_table})"
+        return _decide_and_cluster(
+            self._context,
+            model,
+            {},
+            source_table=source,
+            recluster=recluster,
+            labels=self.labels,
+        )
 
     @property
     def pairs(self) -> pd.DataFrame:
@@ -99,7 +146,7 @@ class LinkResult:
         else:
             counts = dict(
                 self.connection.execute(
-                    "SELECT decision, count(*) FROM linkage_pairs GROUP BY 1"
+                    f"SELECT decision, count(*) FROM {self.pairs_table} GROUP BY 1"
                 ).fetchall()
             )
         return {d: int(counts.get(d, 0)) for d in ("auto_merge", "review", "distinct")}
@@ -294,40 +341,95 @@ def link(
         linker = model_mod.make_linker(con, tables, settings)
 
     predictions = linker.inference.predict()
+    lap("score")
+    context = _RunContext(
+        con=con,
+        linker=linker,
+        predictions_table=predictions.physical_name,
+        records_table=records_table,
+        work=work,
+        frames=frames,
+        mappings=mappings,
+        report=report,
+        problems=problems,
+        multi=multi,
+        keep_apart_below=keep_apart_below,
+        cluster_method=cluster_method,
+    )
+    return _decide_and_cluster(context, trained, timings)
+
+
+@dataclass
+class _RunContext:
+    """What a result needs to re-decide and re-cluster without rescoring."""
+
+    con: duckdb.DuckDBPyConnection
+    linker: Any
+    predictions_table: str
+    records_table: str
+    work: pd.DataFrame
+    frames: dict[str, pd.DataFrame]
+    mappings: dict[str, schema.RoleMapping]
+    report: blocking_mod.BlockingReport
+    problems: pd.DataFrame
+    multi: bool
+    keep_apart_below: float
+    cluster_method: str
+    generation: int = 0
+
+    def next_pairs_table(self) -> str:
+        self.generation += 1
+        return f"linkage_pairs_{self.generation}"
+
+
+def _decide_and_cluster(
+    ctx: _RunContext,
+    trained: model_mod.LinkageModel,
+    timings: dict[str, float],
+    source_table: str | None = None,
+    recluster: bool = True,
+    labels: np.ndarray | None = None,
+) -> LinkResult:
+    """Decide every pair under the model's policy, then cluster: the shared tail of
+    :func:`link` and :meth:`LinkResult.redecide`."""
+    started = time.perf_counter()
+    pairs_table = ctx.next_pairs_table()
     levels = decisions.agreement_levels(trained.settings_)
     decisions.decide(
-        con,
-        predictions.physical_name,
+        ctx.con,
+        source_table or ctx.predictions_table,
         levels,
         trained.policy,
-        "linkage_pairs",
+        pairs_table,
         columns=["rid_l", "rid_r", "match_weight", "match_probability"],
     )
-    lap("score and decide")
-
-    n = len(work)
-    auto = con.execute(
-        "SELECT rid_l, rid_r, match_weight FROM linkage_pairs WHERE decision = 'auto_merge'"
-    ).fetchnumpy()
-    prior = trained.probability_two_random_records_match
-    prior_weight = math.log2(prior / (1 - prior))
-    if cluster_method == "connected_components":
-        labels = clustering.connected_components(n, auto["rid_l"], auto["rid_r"])
-    else:
-        apart = _keep_apart_pairs(
-            con, linker, auto, n, prior_weight + keep_apart_below, records_table
-        )
-        labels, refused = clustering.constrained_clusters(
-            n, auto["rid_l"], auto["rid_r"], auto["match_weight"], apart[0], apart[1]
-        )
-        logger.info("clustering refused %d links that would join records kept apart", refused)
-    lap("cluster")
-
-    result = _assemble(con, work, frames, mappings, labels, trained, report, problems, multi)
-    result.timings = timings
-    lap("assemble")
+    timings["decide"] = time.perf_counter() - started
+    logger.info("decide: %.2fs", timings["decide"])
+    if recluster or labels is None:
+        started = time.perf_counter()
+        labels = _cluster(ctx, trained, pairs_table)
+        timings["cluster"] = time.perf_counter() - started
+        logger.info("cluster: %.2fs", timings["cluster"])
+    result = _assemble(ctx, labels, trained, pairs_table)
     result.timings = timings
     return result
+
+
+def _cluster(ctx: _RunContext, trained: model_mod.LinkageModel, pairs_table: str) -> np.ndarray:
+    n = len(ctx.work)
+    auto = ctx.con.execute(
+        f"SELECT rid_l, rid_r, match_weight FROM {pairs_table} WHERE decision = 'auto_merge'"
+    ).fetchnumpy()
+    if ctx.cluster_method == "connected_components":
+        return clustering.connected_components(n, auto["rid_l"], auto["rid_r"])
+    prior = trained.probability_two_random_records_match
+    prior_weight = math.log2(prior / (1 - prior))
+    apart = _keep_apart_pairs(ctx, auto, n, prior_weight + ctx.keep_apart_below, pairs_table)
+    labels, refused = clustering.constrained_clusters(
+        n, auto["rid_l"], auto["rid_r"], auto["match_weight"], apart[0], apart[1]
+    )
+    logger.info("clustering refused %d links that would join records kept apart", refused)
+    return labels
 
 
 def _single_record_result(work, frames, mappings, model, timings) -> LinkResult:
@@ -509,41 +611,40 @@ def _comparison_columns(linker: Any) -> dict[str, set[str]]:
 
 
 def _keep_apart_pairs(
-    con: duckdb.DuckDBPyConnection,
-    linker: Any,
+    ctx: _RunContext,
     auto: dict[str, np.ndarray],
     n: int,
     weight_floor: float,
-    records_table: str,
+    pairs_table: str,
     max_group_size: int = 60,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs that must not share an entity: scored pairs with evidence below the floor,
     including pairs inside candidate groups that blocking never proposed."""
+    con = ctx.con
     scored = con.execute(
-        "SELECT rid_l, rid_r FROM linkage_pairs WHERE match_weight < ?", [weight_floor]
+        f"SELECT rid_l, rid_r FROM {pairs_table} WHERE match_weight < ?", [weight_floor]
     ).fetchnumpy()
     left, right = [scored["rid_l"]], [scored["rid_r"]]
     groups = clustering.connected_components(n, auto["rid_l"], auto["rid_r"])
     sizes = clustering.group_sizes(groups)
     candidate = (sizes >= 3) & (sizes <= max_group_size)
     if candidate.any():
+        from splink import block_on
+
         members = pd.DataFrame({"rid": np.flatnonzero(candidate), "group_id": groups[candidate]})
+        group_table = f"linkage_group_records_{ctx.generation}"
         con.register("linkage_groups_view", members)
         run(
             con,
-            f"CREATE OR REPLACE TABLE linkage_group_records AS SELECT r.*, g.group_id "
-            f"FROM {records_table} r JOIN linkage_groups_view g USING (rid)",
+            f"CREATE OR REPLACE TABLE {group_table} AS SELECT r.*, g.group_id "
+            f"FROM {ctx.records_table} r JOIN linkage_groups_view g USING (rid)",
         )
         con.unregister("linkage_groups_view")
-        from splink import block_on
-
-        db_api = linker._db_api
-        sdf = db_api.register("linkage_group_records", table_name=f"linkage_groups_{id(members)}")
-        within = linker.inference.predict_within(
+        sdf = ctx.linker._db_api.register(group_table, table_name=f"{group_table}_input")
+        within = ctx.linker.inference.predict_within(
             sdf,
             link_type="dedupe_only",
             blocking_rules_to_generate_predictions=[block_on("group_id")],
-            threshold_match_weight=None,
         )
         extra = con.execute(
             f"SELECT rid_l, rid_r FROM {within.physical_name} WHERE match_weight < ?",
@@ -558,16 +659,9 @@ def _keep_apart_pairs(
 
 
 def _assemble(
-    con: duckdb.DuckDBPyConnection,
-    work: pd.DataFrame,
-    frames: dict[str, pd.DataFrame],
-    mappings: dict[str, schema.RoleMapping],
-    labels: np.ndarray,
-    trained: model_mod.LinkageModel,
-    report: blocking_mod.BlockingReport,
-    problems: pd.DataFrame,
-    multi: bool,
+    ctx: _RunContext, labels: np.ndarray, trained: model_mod.LinkageModel, pairs_table: str
 ) -> LinkResult:
+    con, work, frames, mappings, multi = ctx.con, ctx.work, ctx.frames, ctx.mappings, ctx.multi
     record_ids = work["record_id"].to_numpy()
     sources = work["source_dataset"].to_numpy()
     if multi:
@@ -595,7 +689,7 @@ def _assemble(
         where = "WHERE decision = 'review'" if which == "review" else ""
         pairs = con.execute(
             f"SELECT rid_l, rid_r, match_weight, match_probability, decision, reason, "
-            f"{gamma_cols} FROM linkage_pairs {where} "
+            f"{gamma_cols} FROM {pairs_table} {where} "
             "ORDER BY match_weight DESC, rid_l, rid_r"
         ).df()
         rid_l, rid_r = pairs.pop("rid_l").to_numpy(), pairs.pop("rid_r").to_numpy()
@@ -622,9 +716,12 @@ def _assemble(
         entities=entities,
         model=trained,
         roles=mappings,
-        blocking=report,
-        problems=problems,
+        blocking=ctx.report,
+        problems=ctx.problems,
         records=work,
         connection=con,
+        pairs_table=pairs_table,
+        labels=labels,
         _pairs_query=query,
+        _context=ctx,
     )

@@ -222,3 +222,21 @@ def test_bad_options_are_named() -> None:
         linkage.link(df, cluster_method="magic")
     with pytest.raises(ConfigError, match="link_type"):
         linkage.link(df, link_type="link_only")
+
+
+def test_redecide_changes_decisions_not_scores(sample_result) -> None:
+    before = sample_result.decision_counts()
+    stricter = sample_result.redecide(linkage.Thresholds(review=-2, auto_merge=8))
+    after = stricter.decision_counts()
+    assert after["auto_merge"] < before["auto_merge"]
+    assert sum(after.values()) == sum(before.values())
+    np.testing.assert_allclose(
+        np.sort(stricter.pairs["match_weight"].to_numpy()),
+        np.sort(sample_result.pairs["match_weight"].to_numpy()),
+    )
+    assert stricter.model.policy.thresholds.auto_merge == 8
+    assert sample_result.model.policy.thresholds.auto_merge == 0  # the original is untouched
+    assert sample_result.decision_counts() == before
+    assert stricter.n_entities > sample_result.n_entities
+    same_entities = sample_result.redecide(linkage.Thresholds(-2, 8), recluster=False)
+    pd.testing.assert_frame_equal(same_entities.entities, sample_result.entities)
