@@ -86,3 +86,10 @@ def test_historical_50k(shared) -> None:
     }
     accuracy = evaluate(linkage.link(df, roles=roles), "cluster", df)
     assert accuracy["clustered"].f1 >= 0.85, accuracy
+
+
+@pytest.mark.slow
+def test_standardization_is_what_finds_formatting_duplicates(generated) -> None:
+    on = evaluate(linkage.link(generated), "true_person_id", generated)["pairwise"]
+    off = evaluate(linkage.link(generated, standardize=False), "true_person_id", generated)
+    assert on.f1 >= off["pairwise"].f1 + 0.2, (on, off["pairwise"])
