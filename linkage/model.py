@@ -69,6 +69,7 @@ class TrainingLog:
     u_max_pairs: int = 0
     em_passes: list[tuple[str, ...]] = field(default_factory=list)
     probability_two_random_records_match: float | None = None
+    untrained: list[str] = field(default_factory=list)
 
 
 class LinkageModel:
@@ -236,6 +237,10 @@ def train(
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
 
     log.em_passes = _run_em_passes(linker, available_columns, comparisons_columns)
+    # Levels never seen among matches keep splink's default m: say which.
+    log.untrained = [
+        line.strip() for line in linker._settings_obj._not_trained_messages() if line.strip()
+    ]
     return log
 
 

@@ -7,6 +7,8 @@ standardizer's distinct-value parsing, the result frames).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import time
@@ -168,6 +170,31 @@ class LinkResult:
         return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _quiet_splink():
+    """Hold back splink's log messages (EM progress, levels it could not train) unless the
+    caller asked for them: what matters of them is in ``result.model.training_log_``, and
+    ``logging.getLogger("linkage")`` reports each stage."""
+    splink_logger = logging.getLogger("splink")
+    level = splink_logger.level
+    if not splink_logger.isEnabledFor(logging.INFO):
+        splink_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        splink_logger.setLevel(level)
+
+
+def _splink_quiet(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _quiet_splink():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_splink_quiet
 def link(
     data: Any,
     *,
