@@ -26,19 +26,23 @@ from linkage.evaluation import clustered_accuracy, evaluate
 
 def _row(name: str, started: float, accuracy: dict) -> None:
     seconds = time.perf_counter() - started
-    print(f"{name:<46} pairwise {accuracy['pairwise']}   clustered {accuracy['clustered']}"
-          f"   {seconds:5.1f}s")
+    print(
+        f"{name:<46} pairwise {accuracy['pairwise']}   clustered {accuracy['clustered']}"
+        f"   {seconds:5.1f}s"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--shared", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument(
+        "--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     args = parser.parse_args()
     logging.getLogger("splink").setLevel(logging.ERROR)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
-          f"{platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
+    )
 
     leads = generate_leads(args.rows, seed=5)
     for label, kwargs in (
@@ -69,16 +73,25 @@ def main() -> None:
     _row("febrl3", started, evaluate(linkage.link(f3, roles={"city": "suburb"}), "truth", f3))
 
     started = time.perf_counter()
-    result = linkage.link({"a": febrl("dataset4a.csv"), "b": febrl("dataset4b.csv")},
-                          roles={"city": "suburb"}, link_type="link_only")
+    result = linkage.link(
+        {"a": febrl("dataset4a.csv"), "b": febrl("dataset4b.csv")},
+        roles={"city": "suburb"},
+        link_type="link_only",
+    )
     truth = result.entities["rec_id"].str.extract(r"rec-(\d+)")[0]
     accuracy = clustered_accuracy(result.entities["entity_id"], truth)
-    print(f"{'febrl4 (link a to b)':<46} clustered {accuracy}   "
-          f"{time.perf_counter() - started:5.1f}s")
+    print(
+        f"{'febrl4 (link a to b)':<46} clustered {accuracy}   {time.perf_counter() - started:5.1f}s"
+    )
 
     hist = pd.read_parquet(data / "historical_figures_with_errors_50k.parquet")
-    roles = {"person_name": None, "last_name": "surname", "city": "birth_place",
-             "postcode": "postcode_fake", "job_title": "occupation"}
+    roles = {
+        "person_name": None,
+        "last_name": "surname",
+        "city": "birth_place",
+        "postcode": "postcode_fake",
+        "job_title": "occupation",
+    }
     started = time.perf_counter()
     _row("historical_50k", started, evaluate(linkage.link(hist, roles=roles), "cluster", hist))
 

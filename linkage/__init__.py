@@ -5,6 +5,8 @@ The public API: :func:`link` runs the whole flow; the objects below configure it
     >>> import linkage
     >>> result = linkage.link(linkage.datasets.load_sample())   # doctest: +SKIP
     >>> result.entities, result.pairs, result.review, result.model  # doctest: +SKIP
+    >>> result = linkage.link(leads, queue="crm.linkage")  # verdicts, stable ids  # doctest: +SKIP
+    >>> result.golden, result.lineage, result.history(entity_id)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -13,9 +15,20 @@ __version__ = "0.1.0"
 
 from linkage.blocking import BlockingRule
 from linkage.decisions import DecisionPolicy, RoutingRule, Thresholds
-from linkage.errors import ConfigError, InputError, LinkageError, ModelError, SchemaError
+from linkage.errors import (
+    ConfigError,
+    InputError,
+    LinkageError,
+    ModelError,
+    QueueBusyError,
+    QueueDataError,
+    QueueError,
+    QueueVersionError,
+    SchemaError,
+)
 from linkage.model import LinkageModel
 from linkage.pipeline import LinkResult, link
+from linkage.review import ReviewQueue
 from linkage.schema import ROLES, RoleMapping, detect_roles
 
 __all__ = [
@@ -27,7 +40,12 @@ __all__ = [
     "LinkageError",
     "LinkageModel",
     "ModelError",
+    "QueueBusyError",
+    "QueueDataError",
+    "QueueError",
+    "QueueVersionError",
     "ROLES",
+    "ReviewQueue",
     "RoleMapping",
     "RoutingRule",
     "SchemaError",

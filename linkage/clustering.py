@@ -13,7 +13,12 @@ apart when
 
 * its own evidence argues against a match: the sum of its comparison weights (its match
   weight less the prior) is below ``keep_apart_below`` bits, or
-* a reviewer said ``non_match`` (later: the review queue).
+* a reviewer said ``non_match``, or took a record out of an entity (the review queue):
+  these *hard* keep-aparts beat any chain, and a link they refuse is reported so that the
+  cluster goes to review.
+
+A reviewer's ``match`` is a link stronger than any score. :func:`cluster_links` also says
+which links built each cluster (for the merge log) and which were refused.
 
 Pairs inside a candidate group that blocking never proposed are scored with the model
 (splink's ``predict_within`` blocked on the group), so a conflict is found even between
@@ -24,8 +29,26 @@ checked on the pairs already scored.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """The outcome of :func:`cluster_links`.
+
+    Attributes:
+        labels: cluster label per node: the lowest node index of its cluster.
+        accepted: per link, whether it merged two groups (the links that built a cluster).
+        refused: per link, whether a keep-apart stopped it.
+        refused_by_hard: per link, whether a *hard* keep-apart (a reviewer's) stopped it.
+    """
+
+    labels: np.ndarray
+    accepted: np.ndarray
+    refused: np.ndarray
+    refused_by_hard: np.ndarray
 
 
 def constrained_clusters(
@@ -46,14 +69,48 @@ def constrained_clusters(
         (cluster label per node, the lowest node index of its cluster; number of links
         refused because they would have joined records kept apart).
     """
+    outcome = cluster_links(n_nodes, link_left, link_right, link_weight, apart_left, apart_right)
+    return outcome.labels, int(outcome.refused.sum())
+
+
+def cluster_links(
+    n_nodes: int,
+    link_left: np.ndarray,
+    link_right: np.ndarray,
+    link_weight: np.ndarray,
+    apart_left: np.ndarray,
+    apart_right: np.ndarray,
+    hard_left: np.ndarray | None = None,
+    hard_right: np.ndarray | None = None,
+) -> Clustering:
+    """Cluster nodes ``0..n_nodes-1``, strongest link first, never across a keep-apart.
+
+    Args:
+        link_left, link_right, link_weight: links that may merge.
+        apart_left, apart_right: pairs kept apart by evidence.
+        hard_left, hard_right: pairs kept apart by a person; they act like the others,
+            and a link they refuse is flagged in ``refused_by_hard``.
+
+    Returns:
+        a :class:`Clustering`.
+    """
+    empty = np.array([], dtype=np.int64)
+    hard_left = empty if hard_left is None else np.asarray(hard_left)
+    hard_right = empty if hard_right is None else np.asarray(hard_right)
     parent = np.arange(n_nodes)
     members: dict[int, list[int]] = {}
     apart: dict[int, set[int]] = {}
-    for a, b in zip(apart_left.tolist(), apart_right.tolist()):
-        if a == b:
-            continue
-        apart.setdefault(a, set()).add(b)
-        apart.setdefault(b, set()).add(a)
+    hard: dict[int, set[int]] = {}
+    for table, lefts, rights in (
+        (apart, apart_left, apart_right),
+        (apart, hard_left, hard_right),
+        (hard, hard_left, hard_right),
+    ):
+        for a, b in zip(np.asarray(lefts).tolist(), np.asarray(rights).tolist()):
+            if a == b:
+                continue
+            table.setdefault(a, set()).add(b)
+            table.setdefault(b, set()).add(a)
 
     def find(x: int) -> int:
         root = x
@@ -63,10 +120,13 @@ def constrained_clusters(
             parent[x], x = root, parent[x]
         return root
 
-    refused = 0
-    order = np.argsort(-link_weight, kind="stable")
-    left, right = link_left[order].tolist(), link_right[order].tolist()
-    for a, b in zip(left, right):
+    n_links = len(link_left)
+    accepted = np.zeros(n_links, dtype=bool)
+    refused = np.zeros(n_links, dtype=bool)
+    refused_by_hard = np.zeros(n_links, dtype=bool)
+    order = np.argsort(-np.asarray(link_weight, dtype=float), kind="stable")
+    left, right = np.asarray(link_left)[order].tolist(), np.asarray(link_right)[order].tolist()
+    for position, a, b in zip(order.tolist(), left, right):
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
@@ -77,8 +137,13 @@ def constrained_clusters(
         # ra is the larger group; check the smaller group's members against its apart set.
         apart_a = apart.get(ra)
         if apart_a and any(m in apart_a for m in mb):
-            refused += 1
+            refused[position] = True
+            if hard:
+                refused_by_hard[position] = any(
+                    find(other) == ra for m in mb for other in hard.get(m, ())
+                )
             continue
+        accepted[position] = True
         parent[rb] = ra
         members[ra] = ma + mb if ra in members else [ra, *mb]
         members.pop(rb, None)
@@ -89,7 +154,7 @@ def constrained_clusters(
     # Label each cluster by its lowest node index: deterministic whatever the merge order.
     lowest = np.full(n_nodes, n_nodes, dtype=np.int64)
     np.minimum.at(lowest, roots, np.arange(n_nodes))
-    return lowest[roots], refused
+    return Clustering(lowest[roots], accepted, refused, refused_by_hard)
 
 
 def connected_components(n_nodes: int, link_left: np.ndarray, link_right: np.ndarray) -> np.ndarray:

@@ -24,3 +24,19 @@ class ConfigError(LinkageError, ValueError):
 
 class ModelError(LinkageError):
     """The model cannot be trained, loaded or used as asked."""
+
+
+class QueueError(LinkageError):
+    """The review queue (the project file) cannot be used as asked."""
+
+
+class QueueBusyError(QueueError):
+    """Another process holds the project file; the operation did not happen."""
+
+
+class QueueVersionError(QueueError):
+    """The project file was written by a newer version of ``linkage``."""
+
+
+class QueueDataError(QueueError):
+    """The project file was made for other data (other ids, inputs or id column)."""

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import math
+import os
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from linkage import blocking as blocking_mod
-from linkage import clustering, decisions, schema
+from linkage import clustering, decisions, review, schema, survivorship
 from linkage import comparisons as comparisons_mod
 from linkage import model as model_mod
 from linkage._sql import run
@@ -53,6 +56,10 @@ class LinkResult:
         blocking: pair counts per blocking rule and the values the guard left out.
         problems: one row per invalid value found by standardization.
         timings: seconds per stage.
+        queue: the :class:`~linkage.review.ReviewQueue` this result is synced with (the
+            project file passed as ``queue=``, or an in-memory one).
+        golden, lineage: one golden record per entity, and where each of its values came
+            from (see :mod:`linkage.survivorship`); built on first access.
     """
 
     entities: pd.DataFrame
@@ -70,6 +77,9 @@ class LinkResult:
     _pairs_query: Callable[[str], pd.DataFrame] | None = field(default=None, repr=False)
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _context: Any = field(default=None, repr=False)
+    queue: review.ReviewQueue | None = field(default=None, repr=False)
+    _entity_ids: np.ndarray | None = field(default=None, repr=False)
+    _links: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def linker(self) -> Any:
@@ -113,7 +123,95 @@ class LinkResult:
             source_table=source,
             recluster=recluster,
             labels=self.labels,
+            previous=self,
         )
+
+    # -- the merge workflow: golden records, lineage, history, undo, erasure -----------------
+
+    @property
+    def golden(self) -> pd.DataFrame:
+        """One golden record per entity: ``entity_id``, ``n_records``, ``record_ids``, then
+        one column per field chosen by its survivorship rule (``<role>_all`` are lists)."""
+        if "golden" not in self._cache:
+            tables = self._golden_tables()
+            self._cache["golden"] = self.connection.execute(f"SELECT * FROM {tables.golden}").df()
+        return self._cache["golden"]
+
+    @property
+    def lineage(self) -> survivorship.Lineage:
+        """Where each golden value came from (``lineage.fields``) and which links built
+        each entity (``lineage.merge_log``), with the undos and erasures that touched it."""
+        if "lineage" not in self._cache:
+            tables = self._golden_tables()
+            self._cache["lineage"] = survivorship.Lineage(
+                fields=self.connection.execute(
+                    f"SELECT * FROM {tables.lineage} ORDER BY entity_id, field, record_id"
+                ).df(),
+                merge_log=_merge_log(self),
+            )
+        return self._cache["lineage"]
+
+    def history(self, entity_id: str | None = None) -> pd.DataFrame:
+        """The customer's history: every record of an entity (or of all entities) in time
+        order, with its input, source channel, timestamps and values.
+
+        Raises:
+            ConfigError: no such entity.
+        """
+        return _history(self, entity_id)
+
+    def take_out(
+        self, record: str | tuple[str, str], *, reviewer: str, note: str | None = None
+    ) -> LinkResult:
+        """Undo a merge: take one record out of its entity.
+
+        The record is kept apart from every other record of that entity on this and every
+        later run (a ``non_match`` verdict with origin ``undo``), the undo is logged, and
+        golden records and lineage follow. Returns the new result.
+
+        Raises:
+            ConfigError: unknown record, or the record is alone in its entity.
+        """
+        return _undo(self, record=record, reviewer=reviewer, note=note)
+
+    def split(self, entity_id: str, *, reviewer: str, note: str | None = None) -> LinkResult:
+        """Undo an entity: split it back into its records, each kept apart from the others
+        on later runs; the split is logged. Returns the new result.
+
+        Raises:
+            ConfigError: unknown entity.
+        """
+        return _undo(self, entity_id=entity_id, reviewer=reviewer, note=note)
+
+    def forget(self, record: str | tuple[str, str]) -> LinkResult:
+        """Erase a record (a data subject's request): its values leave golden records,
+        lineage, pairs and the queue, later runs leave it out if it comes again, and the
+        log keeps only that a record was erased, and when. Returns the new result.
+
+        Raises:
+            ConfigError: unknown record.
+        """
+        return _forget(self, record)
+
+    def recluster(self) -> LinkResult:
+        """Cluster again with the queue's current verdicts (no rescoring): what the next
+        ``link`` would give for the same data."""
+        if self._context is None or self.model is None:
+            raise ModelError("this result has no scored pairs to re-cluster")
+        return _decide_and_cluster(
+            self._context,
+            self.model,
+            {},
+            source_table=f"(SELECT * EXCLUDE (decision, reason) FROM {self.pairs_table})",
+            previous=self,
+        )
+
+    def _golden_tables(self) -> survivorship.GoldenTables:
+        if self._context is None:
+            raise ModelError("golden records need a linked result (more than one record)")
+        if "golden_tables" not in self._cache:
+            self._cache["golden_tables"] = _golden_tables(self)  # type: ignore[assignment]
+        return self._cache["golden_tables"]  # type: ignore[return-value]
 
     @property
     def pairs(self) -> pd.DataFrame:
@@ -213,6 +311,9 @@ def link(
     cluster_method: str = "constrained",
     standardize: bool = True,
     connection: duckdb.DuckDBPyConnection | None = None,
+    queue: review.ReviewQueue | str | os.PathLike[str] | None = None,
+    survivorship_rules: Mapping[str, str | Sequence[str] | None] | None = None,
+    source_priority: Sequence[str] | None = None,
 ) -> LinkResult:
     """Find the records that are the same customer.
 
@@ -240,12 +341,20 @@ def link(
         cluster_method: ``"constrained"`` (default) or ``"connected_components"``.
         standardize: clean values before matching (switch off only to measure its effect).
         connection: a DuckDB connection to work in (default: a new in-memory one).
+        queue: the project file (a path or an open :class:`~linkage.review.ReviewQueue`):
+            its verdicts steer clustering, its entity ids are kept, this run's review pairs
+            go into it. Default: an in-memory queue (``result.queue``).
+        survivorship_rules: golden column -> rule, overriding
+            :data:`linkage.survivorship.DEFAULT_RULES`.
+        source_priority: input names and source channels, best first, for the
+            ``source_priority`` rule (default: the inputs in the order given).
 
     Returns:
         a :class:`LinkResult`.
 
     Raises:
         InputError, SchemaError, ConfigError: with what was wrong and how to fix it.
+        QueueError: the project file cannot be used (other data, newer version, busy).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -272,6 +381,8 @@ def link(
         frames[name], mappings[name] = frame, mapping
         logger.info("input %r: %d records, roles:\n%s", name, len(frame), mapping.describe())
     multi = len(frames) > 1
+    project = _open_queue(queue)
+    frames = _leave_out_erased(project, frames, mappings, multi)
     if link_type is None:
         link_type = "link_and_dedupe" if multi else "dedupe_only"
     if link_type not in ("dedupe_only", "link_and_dedupe", "link_only"):
@@ -282,6 +393,10 @@ def link(
         raise ConfigError(f"link_type={link_type!r} needs several inputs: pass a dict or list")
     role_set = set.intersection(*(set(m.roles) for m in mappings.values()))
     work = _working_frame(frames, mappings, role_set)
+    keys = _record_keys(work, multi)
+    project.check_data([mappings[name].roles["record_id"] for name in frames], list(frames), keys)
+    if survivorship_rules is not None:
+        survivorship.check_rules(role_set, survivorship_rules)
     lap("read")
     if len(work) < 2:
         # One record has no pair to compare: it is its own entity.
@@ -382,8 +497,12 @@ def link(
         multi=multi,
         keep_apart_below=keep_apart_below,
         cluster_method=cluster_method,
+        queue=project,
+        keys=keys,
+        survivorship_rules=survivorship_rules,
+        source_priority=list(source_priority) if source_priority is not None else None,
     )
-    return _decide_and_cluster(context, trained, timings)
+    return _decide_and_cluster(context, trained, timings, new_run=True)
 
 
 @dataclass
@@ -402,6 +521,11 @@ class _RunContext:
     multi: bool
     keep_apart_below: float
     cluster_method: str
+    queue: review.ReviewQueue | None = None
+    keys: np.ndarray | None = None
+    survivorship_rules: Mapping[str, Any] | None = None
+    source_priority: list[str] | None = None
+    erased: set[int] = field(default_factory=set)
     generation: int = 0
 
     def next_pairs_table(self) -> str:
@@ -409,6 +533,7 @@ class _RunContext:
         return f"linkage_pairs_{self.generation}"
 
 
+@_splink_quiet
 def _decide_and_cluster(
     ctx: _RunContext,
     trained: model_mod.LinkageModel,
@@ -416,9 +541,15 @@ def _decide_and_cluster(
     source_table: str | None = None,
     recluster: bool = True,
     labels: np.ndarray | None = None,
+    previous: LinkResult | None = None,
+    pending: _Pending | None = None,
+    new_run: bool = False,
 ) -> LinkResult:
-    """Decide every pair under the model's policy, then cluster: the shared tail of
-    :func:`link` and :meth:`LinkResult.redecide`."""
+    """Decide every pair under the model's policy, then cluster and sync the queue: the
+    shared tail of :func:`link`, :meth:`LinkResult.redecide` and the undo methods.
+
+    ``pending`` verdicts, events and erasures are written in the same transaction as the
+    entities they produce."""
     started = time.perf_counter()
     pairs_table = ctx.next_pairs_table()
     levels = decisions.agreement_levels(trained.settings_)
@@ -432,31 +563,170 @@ def _decide_and_cluster(
     )
     timings["decide"] = time.perf_counter() - started
     logger.info("decide: %.2fs", timings["decide"])
-    if recluster or labels is None:
+    if recluster or labels is None or previous is None:
         started = time.perf_counter()
-        labels = _cluster(ctx, trained, pairs_table)
+        clustered = _cluster(ctx, trained, pairs_table, pending or _Pending())
+        labels = clustered.labels
+        entity_ids = _sync(ctx, pairs_table, clustered, pending or _Pending(), new_run)
+        links = clustered.links
         timings["cluster"] = time.perf_counter() - started
         logger.info("cluster: %.2fs", timings["cluster"])
-    result = _assemble(ctx, labels, trained, pairs_table)
+    else:
+        entity_ids, links = previous._entity_ids, previous._links
+    result = _assemble(ctx, labels, trained, pairs_table, entity_ids)
     result.timings = timings
+    result.queue = ctx.queue
+    result._entity_ids = entity_ids
+    result._links = links
     return result
 
 
-def _cluster(ctx: _RunContext, trained: model_mod.LinkageModel, pairs_table: str) -> np.ndarray:
+def _cluster(
+    ctx: _RunContext, trained: model_mod.LinkageModel, pairs_table: str, pending: _Pending
+) -> _Clustered:
+    """Entities from auto-merge links and reviewers' verdicts (a ``match`` is a link
+    stronger than any score, a ``non_match`` a keep-apart that beats any chain)."""
     n = len(ctx.work)
     auto = ctx.con.execute(
-        f"SELECT rid_l, rid_r, match_weight FROM {pairs_table} WHERE decision = 'auto_merge'"
-    ).fetchnumpy()
-    if ctx.cluster_method == "connected_components":
-        return clustering.connected_components(n, auto["rid_l"], auto["rid_r"])
-    prior = trained.probability_two_random_records_match
-    prior_weight = math.log2(prior / (1 - prior))
-    apart = _keep_apart_pairs(ctx, auto, n, prior_weight + ctx.keep_apart_below, pairs_table)
-    labels, refused = clustering.constrained_clusters(
-        n, auto["rid_l"], auto["rid_r"], auto["match_weight"], apart[0], apart[1]
+        f"SELECT rid_l, rid_r, match_weight, match_probability, reason FROM {pairs_table} "
+        "WHERE decision = 'auto_merge' ORDER BY rid_l, rid_r"
+    ).df()
+    verdicts = _verdict_pairs(ctx, pending)
+    matches = verdicts[verdicts["verdict"] == "match"]
+    apart = verdicts[verdicts["verdict"] == "non_match"]
+    links = pd.concat(
+        [
+            auto.assign(how="auto_merge"),
+            pd.DataFrame(
+                {
+                    "rid_l": matches["rid_l"].to_numpy(),
+                    "rid_r": matches["rid_r"].to_numpy(),
+                    "match_weight": np.inf,
+                    "reason": "verdict match",
+                    "reviewer": matches["reviewer"].to_numpy(),
+                    "note": matches["note"].to_numpy(),
+                    "decided_at": matches["decided_at"].to_numpy(),
+                    "how": "verdict",
+                }
+            ),
+        ],
+        ignore_index=True,
     )
-    logger.info("clustering refused %d links that would join records kept apart", refused)
-    return labels
+    if ctx.erased:
+        gone = list(ctx.erased)
+        links = links[~(links["rid_l"].isin(gone) | links["rid_r"].isin(gone))]
+    left = links["rid_l"].to_numpy(np.int64)
+    right = links["rid_r"].to_numpy(np.int64)
+    weight = links["match_weight"].to_numpy(float)
+    if ctx.cluster_method == "connected_components":
+        evidence = (np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    else:
+        prior = trained.probability_two_random_records_match
+        prior_weight = math.log2(prior / (1 - prior))
+        evidence = _keep_apart_pairs(
+            ctx,
+            {"rid_l": left, "rid_r": right},
+            n,
+            prior_weight + ctx.keep_apart_below,
+            pairs_table,
+        )
+        # A reviewer's match overrides the evidence against that very pair.
+        if len(matches):
+            said = set(zip(matches["rid_l"].tolist(), matches["rid_r"].tolist()))
+            keep = np.array(
+                [
+                    (min(a, b), max(a, b)) not in said
+                    for a, b in zip(evidence[0].tolist(), evidence[1].tolist())
+                ],
+                dtype=bool,
+            )
+            evidence = (evidence[0][keep], evidence[1][keep])
+    outcome = clustering.cluster_links(
+        n,
+        left,
+        right,
+        weight,
+        evidence[0],
+        evidence[1],
+        apart["rid_l"].to_numpy(np.int64),
+        apart["rid_r"].to_numpy(np.int64),
+    )
+    logger.info(
+        "clustering refused %d links that would join records kept apart (%d by a reviewer)",
+        int(outcome.refused.sum()),
+        int(outcome.refused_by_hard.sum()),
+    )
+    # A link refused by a keep-apart on that very pair is the person's decision, not a
+    # conflict; one refused because of a keep-apart elsewhere in the group (a chain), or a
+    # reviewer's match that could not be honoured, needs a person.
+    said_apart = set(zip(apart["rid_l"].tolist(), apart["rid_r"].tolist()))
+    own = np.array(
+        [(min(a, b), max(a, b)) in said_apart for a, b in zip(left.tolist(), right.tolist())],
+        dtype=bool,
+    )
+    needs_person = (outcome.refused_by_hard & ~own) | (
+        outcome.refused & (links["how"] == "verdict").to_numpy()
+    )
+    conflicts = links[needs_person].copy()
+    conflicts["reason"] = "a keep-apart verdict refused this link: " + conflicts["reason"].astype(
+        str
+    )
+    conflicts["decision"] = np.where(conflicts["how"] == "verdict", None, "auto_merge")
+    return _Clustered(
+        labels=outcome.labels,
+        links=links[outcome.accepted].reset_index(drop=True),
+        conflicts=conflicts,
+    )
+
+
+@dataclass
+class _Pending:
+    """Verdicts, log lines and erasures to write with the next clustering, as keys."""
+
+    verdicts: list[tuple[str, str, str, str, str | None, str]] = field(default_factory=list)
+    events: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
+    erase: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Clustered:
+    labels: np.ndarray
+    links: pd.DataFrame  # the links that built the entities, for the merge log
+    conflicts: pd.DataFrame  # links a reviewer's keep-apart refused
+
+
+def _verdict_pairs(ctx: _RunContext, pending: _Pending) -> pd.DataFrame:
+    """The queue's current verdicts (and pending ones) between records of this run."""
+    current = ctx.queue.constraints() if ctx.queue is not None else pd.DataFrame()
+    if pending.verdicts:
+        extra = pd.DataFrame(
+            pending.verdicts,
+            columns=["key_l", "key_r", "verdict", "reviewer", "note", "origin"],
+        ).assign(decided_at=review.now())
+        current = pd.concat([current, extra], ignore_index=True)
+    columns = ["rid_l", "rid_r", "verdict", "reviewer", "note", "decided_at"]
+    if current.empty:
+        return pd.DataFrame(columns=columns)
+    keys = pd.Index(ctx.keys)
+    a, b = keys.get_indexer(current["key_l"]), keys.get_indexer(current["key_r"])
+    known = (a >= 0) & (b >= 0) & (a != b)
+    if ctx.erased:
+        gone = list(ctx.erased)
+        known &= ~(np.isin(a, gone) | np.isin(b, gone))
+    current = current[known]
+    a, b = a[known], b[known]
+    frame = pd.DataFrame(
+        {
+            "rid_l": np.minimum(a, b),
+            "rid_r": np.maximum(a, b),
+            "verdict": current["verdict"].to_numpy(),
+            "reviewer": current["reviewer"].to_numpy(),
+            "note": current["note"].to_numpy(),
+            "decided_at": current["decided_at"].to_numpy(),
+        }
+    )
+    # The latest verdict on a pair counts (pending ones come last).
+    return frame.drop_duplicates(["rid_l", "rid_r"], keep="last")[columns]
 
 
 def _single_record_result(work, frames, mappings, model, timings) -> LinkResult:
@@ -686,16 +956,14 @@ def _keep_apart_pairs(
 
 
 def _assemble(
-    ctx: _RunContext, labels: np.ndarray, trained: model_mod.LinkageModel, pairs_table: str
+    ctx: _RunContext,
+    labels: np.ndarray,
+    trained: model_mod.LinkageModel,
+    pairs_table: str,
+    entity_ids: np.ndarray,
 ) -> LinkResult:
     con, work, frames, mappings, multi = ctx.con, ctx.work, ctx.frames, ctx.mappings, ctx.multi
-    record_ids = work["record_id"].to_numpy()
     sources = work["source_dataset"].to_numpy()
-    if multi:
-        keys = np.char.add(np.char.add(sources.astype(str), ":"), record_ids.astype(str))
-    else:
-        keys = record_ids.astype(str)
-    entity_ids = keys[labels]
     first_mapping = next(iter(mappings.values()))
     id_column = first_mapping.roles["record_id"]
     original_ids = (
@@ -708,6 +976,8 @@ def _assemble(
     entities = pd.DataFrame({id_column: original_ids, "entity_id": entity_ids})
     if multi:
         entities.insert(0, "source_dataset", sources)
+    if ctx.erased:
+        entities = entities.drop(index=sorted(ctx.erased)).reset_index(drop=True)
 
     gamma_cols = ", ".join(f'"gamma_{c}"' for c in trained.comparison_names)
     side_roles = [r for r in work.columns if r not in ("rid", "source_dataset", "record_id")]
@@ -745,10 +1015,402 @@ def _assemble(
         roles=mappings,
         blocking=ctx.report,
         problems=ctx.problems,
-        records=work,
+        records=work.drop(index=sorted(ctx.erased)) if ctx.erased else work,
         connection=con,
         pairs_table=pairs_table,
         labels=labels,
         _pairs_query=query,
         _context=ctx,
     )
+
+
+# -- the project file and the merge workflow ------------------------------------------------
+
+
+# Names for the tables each golden build leaves in DuckDB, unique within the process.
+_BUILDS = itertools.count(1)
+
+
+def _open_queue(queue: review.ReviewQueue | str | os.PathLike[str] | None) -> review.ReviewQueue:
+    if queue is None:
+        return review.ReviewQueue.in_memory()
+    if isinstance(queue, review.ReviewQueue):
+        return queue
+    if isinstance(queue, (str, os.PathLike)):
+        return review.ReviewQueue.open(queue)
+    raise ConfigError(
+        f"queue must be a path to a project file or a ReviewQueue, not {type(queue).__name__}"
+    )
+
+
+def _record_keys(work: pd.DataFrame, multi: bool) -> np.ndarray:
+    """A record's key in the project file: its id, or ``input:id`` with several inputs."""
+    ids = work["record_id"].astype(str)
+    if multi:
+        ids = work["source_dataset"].astype(str) + ":" + ids
+    return ids.to_numpy(dtype=object)
+
+
+def _leave_out_erased(
+    project: review.ReviewQueue,
+    frames: dict[str, pd.DataFrame],
+    mappings: dict[str, schema.RoleMapping],
+    multi: bool,
+) -> dict[str, pd.DataFrame]:
+    """Records erased on request stay out, even when the CRM sends them again."""
+    out = {}
+    for name, frame in frames.items():
+        ids = frame[mappings[name].roles["record_id"]].astype(str)
+        keys = (name + ":" + ids) if multi else ids
+        erased = project.erased_among(keys.to_numpy(dtype=object))
+        if erased.any():
+            logger.warning("input %r: %d erased records left out", name, int(erased.sum()))
+            frame = frame[~erased].reset_index(drop=True)
+        out[name] = frame
+    return out
+
+
+def _sync(
+    ctx: _RunContext, pairs_table: str, clustered: _Clustered, pending: _Pending, new_run: bool
+) -> np.ndarray:
+    """Write the clustering to the project file: entity ids come back stable."""
+    con = ctx.con
+    band = con.execute(
+        f"SELECT rid_l, rid_r, match_weight, match_probability, reason FROM {pairs_table} "
+        "WHERE decision = 'review'"
+    ).df()
+    tracked_keys = ctx.queue.tracked_pairs()
+    keys = pd.Index(ctx.keys)
+    a = keys.get_indexer(tracked_keys["key_l"])
+    b = keys.get_indexer(tracked_keys["key_r"])
+    known = (a >= 0) & (b >= 0)
+    wanted = pd.DataFrame(
+        {
+            "key_l": tracked_keys["key_l"].to_numpy()[known],
+            "key_r": tracked_keys["key_r"].to_numpy()[known],
+            "rid_l": np.minimum(a, b)[known],
+            "rid_r": np.maximum(a, b)[known],
+        }
+    )
+    con.register("linkage_tracked_view", wanted)
+    tracked = con.execute(
+        f"SELECT w.key_l, w.key_r, p.decision, p.match_weight, p.match_probability "
+        f"FROM linkage_tracked_view w LEFT JOIN {pairs_table} p USING (rid_l, rid_r)"
+    ).df()
+    con.unregister("linkage_tracked_view")
+    conflicts = clustered.conflicts
+    active = np.ones(len(ctx.work), dtype=bool)
+    active[list(ctx.erased)] = False
+    run_sync = review.RunSync(
+        keys=ctx.keys,
+        source_dataset=ctx.work["source_dataset"].to_numpy(),
+        record_id=ctx.work["record_id"].to_numpy(),
+        labels=clustered.labels,
+        active=active,
+        review=_pair_items(ctx, band),
+        tracked=tracked,
+        conflicts=_pair_items(ctx, conflicts),
+        verdicts=pending.verdicts,
+        events=pending.events,
+        erase=pending.erase,
+        new_run=new_run,
+    )
+    return ctx.queue.sync(run_sync)
+
+
+def _pair_items(ctx: _RunContext, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (``rid_l, rid_r`` and scores) as queue items: canonical keys, both records'
+    values as JSON."""
+    columns = ["key_l", "key_r", "match_weight", "match_probability", "reason", "decision"]
+    if pairs.empty:
+        return pd.DataFrame(columns=[*columns, "values_l", "values_r"]).astype(
+            {"match_weight": float, "match_probability": float}
+        )
+    a = pairs["rid_l"].to_numpy(np.int64)
+    b = pairs["rid_r"].to_numpy(np.int64)
+    swap = ctx.keys[a] > ctx.keys[b]
+    first, second = np.where(swap, b, a), np.where(swap, a, b)
+    shown = [c for c in ctx.work.columns if c != "rid" and (ctx.multi or c != "source_dataset")]
+    values = ctx.work[shown]
+
+    def as_json(rids: np.ndarray) -> list[str]:
+        text = values.iloc[rids].to_json(orient="records", lines=True, force_ascii=False)
+        return text.splitlines()
+
+    return pd.DataFrame(
+        {
+            "key_l": ctx.keys[first],
+            "key_r": ctx.keys[second],
+            "match_weight": pairs["match_weight"].to_numpy(float),
+            "match_probability": pairs.get(
+                "match_probability", pd.Series(np.nan, index=pairs.index)
+            ).to_numpy(float),
+            "reason": pairs["reason"].astype(str).to_numpy(),
+            "decision": pairs.get("decision", pd.Series("review", index=pairs.index)).to_numpy(),
+            "values_l": as_json(first),
+            "values_r": as_json(second),
+        }
+    )
+
+
+def audit_candidates(result: LinkResult, sizes: Mapping[str, int], seed: int) -> pd.DataFrame:
+    """A seeded random sample of pairs per decision, as queue items with a sampling weight
+    (pairs in the stratum / pairs sampled). Used by ``ReviewQueue.add_audit_sample``."""
+    if result._context is None or result.pairs_table is None:
+        raise ModelError("an audit sample needs a linked result with scored pairs")
+    ctx, parts = result._context, []
+    for decision, size in sizes.items():
+        if size <= 0:
+            continue
+        population = ctx.con.execute(
+            f"SELECT count(*) FROM {result.pairs_table} WHERE decision = ?", [decision]
+        ).fetchall()[0][0]
+        sample = ctx.con.execute(
+            f"SELECT rid_l, rid_r, match_weight, match_probability, reason, decision "
+            f"FROM {result.pairs_table} WHERE decision = ? "
+            "ORDER BY hash(rid_l, rid_r, ?), rid_l, rid_r LIMIT ?",
+            [decision, seed, int(size)],
+        ).df()
+        if sample.empty:
+            continue
+        items = _pair_items(ctx, sample)
+        items["sample_weight"] = population / len(sample)
+        parts.append(items)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _members_view(result: LinkResult) -> str:
+    """A view of this result's records (raw values, entity id, derived columns)."""
+    ctx = result._context
+    con = ctx.con
+    name = f"linkage_members_{next(_BUILDS)}"
+    work = ctx.work.assign(entity_id=result._entity_ids)
+    if ctx.erased:
+        work = work.drop(index=sorted(ctx.erased))
+    # Mixed-type object columns (a phone read as a float) go to DuckDB as text.
+    for column in work.columns:
+        if work[column].dtype == object and column not in ("entity_id",):
+            work[column] = work[column].map(_as_text)
+    con.register(f"{name}_work", work)
+    derived = {r[0] for r in con.execute(f"SELECT * FROM {ctx.records_table} LIMIT 0").description}
+    wanted = [
+        c
+        for c in derived
+        if c.endswith("_valid")
+        or c in ("created_at_ts", "updated_at_ts")
+        or c in ("mobile_e164", "phone_e164", "email_clean", "wechat_unionid_clean")
+    ]
+    picked = "".join(f", d.{_quote(c)}" for c in wanted if c not in work.columns)
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT w.*{picked} FROM {name}_work w "
+        f"LEFT JOIN {ctx.records_table} d USING (rid)",
+    )
+    return name
+
+
+def _as_text(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _quote(identifier: str) -> str:
+    from linkage._sql import quote
+
+    return quote(identifier)
+
+
+def _golden_tables(result: LinkResult) -> survivorship.GoldenTables:
+    ctx = result._context
+    members = _members_view(result)
+    roles = [c for c in ctx.work.columns if c not in ("rid", "source_dataset", "record_id")]
+    priority = ctx.source_priority
+    if priority is None and ctx.multi:
+        priority = list(ctx.frames)
+    return survivorship.build(
+        ctx.con,
+        members,
+        roles,
+        rules=ctx.survivorship_rules,
+        source_priority=priority,
+        prefix=f"linkage_{next(_BUILDS)}",
+    )
+
+
+def _merge_log(result: LinkResult) -> pd.DataFrame:
+    """Which links built each entity, plus the undos and erasures logged against it."""
+    ctx = result._context
+    links = result._links if result._links is not None else pd.DataFrame()
+    record_ids = ctx.work["record_id"].to_numpy()
+    columns = [
+        "entity_id",
+        "event",
+        "record_id_l",
+        "record_id_r",
+        "match_weight",
+        "match_probability",
+        "reason",
+        "actor",
+        "note",
+        "at",
+    ]
+    if links.empty:
+        log = pd.DataFrame(columns=columns)
+    else:
+        a = links["rid_l"].to_numpy(np.int64)
+        b = links["rid_r"].to_numpy(np.int64)
+        log = pd.DataFrame(
+            {
+                "entity_id": result._entity_ids[a],
+                "event": np.where(links["how"] == "verdict", "merged_by_verdict", "auto_merged"),
+                "record_id_l": record_ids[a],
+                "record_id_r": record_ids[b],
+                "match_weight": links["match_weight"].to_numpy(float),
+                "match_probability": links.get("match_probability"),
+                "reason": links["reason"].to_numpy(),
+                "actor": links.get("reviewer"),
+                "note": links.get("note"),
+                "at": links.get("decided_at"),
+            }
+        )
+        if ctx.multi:
+            log["record_id_l"] = ctx.keys[a]
+            log["record_id_r"] = ctx.keys[b]
+    events = ctx.queue.events() if ctx.queue is not None else pd.DataFrame()
+    if not events.empty:
+        events = events[events["entity_id"].isin(set(pd.Series(result._entity_ids).dropna()))]
+        events = pd.DataFrame(
+            {
+                "entity_id": events["entity_id"],
+                "event": events["event"],
+                "record_id_l": events["record_key"],
+                "actor": events["actor"],
+                "note": events["note"],
+                "at": events["at"],
+            }
+        )
+        log = pd.concat([log, events], ignore_index=True)
+    return log.sort_values(["entity_id", "at"], na_position="first", kind="stable").reset_index(
+        drop=True
+    )[columns]
+
+
+def _history(result: LinkResult, entity_id: str | None) -> pd.DataFrame:
+    if result._context is None:
+        raise ModelError("a history needs a linked result (more than one record)")
+    ctx = result._context
+    members = _members_view(result)
+    names = {r[0] for r in ctx.con.execute(f"SELECT * FROM {members} LIMIT 0").description}
+    time_columns = [c for c in ("created_at_ts", "updated_at_ts") if c in names]
+    order = f"coalesce({', '.join(time_columns)})" if time_columns else "NULL"
+    first = ["entity_id"] + (["source_dataset"] if ctx.multi else []) + ["record_id"]
+    first += [c for c in ("source", "created_at", "updated_at") if c in names]
+    rest = [c for c in ctx.work.columns if c not in first and c not in ("rid", "source_dataset")]
+    where, params = ("WHERE entity_id = ?", [entity_id]) if entity_id is not None else ("", [])
+    frame = ctx.con.execute(
+        f"SELECT {', '.join(_quote(c) for c in first + rest)}, {order} AS at FROM {members} "
+        f"{where} ORDER BY entity_id, {order} NULLS LAST, rid",
+        params,
+    ).df()
+    if entity_id is not None and frame.empty:
+        raise ConfigError(f"no entity {entity_id!r} in this result")
+    id_column = next(iter(ctx.mappings.values())).roles["record_id"]
+    return frame.rename(columns={"record_id": id_column})
+
+
+def _rid_of(result: LinkResult, record: str | tuple[str, str]) -> int:
+    ctx = result._context
+    if ctx is None:
+        raise ModelError("this needs a linked result (more than one record)")
+    key = review.record_key(record)
+    position = pd.Index(ctx.keys).get_indexer([key])[0]
+    if position < 0 or position in ctx.erased:
+        hint = " (with several inputs, name it 'input:id' or (input, id))" if ctx.multi else ""
+        raise ConfigError(f"no record {key!r} in this result{hint}")
+    return int(position)
+
+
+def _undo(
+    result: LinkResult,
+    *,
+    reviewer: str,
+    note: str | None,
+    record: str | tuple[str, str] | None = None,
+    entity_id: str | None = None,
+) -> LinkResult:
+    review._check_verdict("non_match", reviewer)
+    ctx, ids = result._context, result._entity_ids
+    if record is not None:
+        rid = _rid_of(result, record)
+        members = np.flatnonzero(ids == ids[rid])
+        if len(members) < 2:
+            raise ConfigError(f"record {ctx.keys[rid]!r} is alone in its entity: nothing to undo")
+        pairs = [(rid, int(m)) for m in members if m != rid]
+        event = ("take_out", ctx.keys[rid], reviewer, note)
+    else:
+        if ctx is None:
+            raise ModelError("this needs a linked result (more than one record)")
+        members = np.flatnonzero(ids == entity_id)
+        if len(members) == 0:
+            raise ConfigError(f"no entity {entity_id!r} in this result")
+        pairs = [(int(a), int(b)) for i, a in enumerate(members) for b in members[i + 1 :]]
+        event = ("split", ctx.keys[members[0]], reviewer, note)
+    pending = _Pending(
+        verdicts=[
+            (ctx.keys[a], ctx.keys[b], "non_match", reviewer, note, "undo") for a, b in pairs
+        ],
+        events=[event],
+    )
+    return _decide_and_cluster(
+        ctx,
+        result.model,
+        {},
+        source_table=f"(SELECT * EXCLUDE (decision, reason) FROM {result.pairs_table})",
+        previous=result,
+        pending=pending,
+    )
+
+
+def _forget(result: LinkResult, record: str | tuple[str, str]) -> LinkResult:
+    rid = _rid_of(result, record)
+    ctx = result._context
+    key = ctx.keys[rid]
+    ctx.erased.add(rid)
+    _scrub(ctx, rid)
+    return _decide_and_cluster(
+        ctx,
+        result.model,
+        {},
+        source_table=f"(SELECT * EXCLUDE (decision, reason) FROM {result.pairs_table})",
+        previous=result,
+        pending=_Pending(erase=[key]),
+    )
+
+
+def _scrub(ctx: _RunContext, rid: int) -> None:
+    """Remove an erased record's values from every table of the run (never the caller's
+    own input frame)."""
+    values = [c for c in ctx.work.columns if c not in ("rid", "source_dataset", "record_id")]
+    ctx.work.loc[ctx.work["rid"] == rid, values] = None
+    # Golden records and lineage built before the erasure: dropped, rebuilt on demand.
+    for name, kind in ctx.con.execute(
+        "SELECT table_name, 'TABLE' FROM duckdb_tables() UNION ALL "
+        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE NOT internal"
+    ).fetchall():
+        if re.fullmatch(r"linkage_\d+_(golden|lineage|lineage_values)|linkage_members_\d+", name):
+            run(ctx.con, f"DROP {kind} IF EXISTS {_quote(name)}")
+    for name in [r[0] for r in ctx.con.execute("SHOW TABLES").fetchall()]:
+        if re.fullmatch(r"linkage_members_\d+_work", name):
+            ctx.con.unregister(name)
+    tables = [r[0] for r in ctx.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    for table in tables:
+        columns = {
+            r[0] for r in ctx.con.execute(f"SELECT * FROM {_quote(table)} LIMIT 0").description
+        }
+        if "rid" in columns:
+            run(ctx.con, f"DELETE FROM {_quote(table)} WHERE rid = ?", [rid])
+        elif {"rid_l", "rid_r"} <= columns:
+            run(ctx.con, f"DELETE FROM {_quote(table)} WHERE rid_l = ? OR rid_r = ?", [rid, rid])

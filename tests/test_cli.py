@@ -10,8 +10,15 @@ from linkage.cli import main
 def test_demo_prints_the_summary_and_accuracy(capsys, tmp_path) -> None:
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for word in ("records:", "entities:", "auto-merged:", "for review:", "distinct:",
-                 "seconds:", "clustered"):
+    for word in (
+        "records:",
+        "entities:",
+        "auto-merged:",
+        "for review:",
+        "distinct:",
+        "seconds:",
+        "clustered",
+    ):
         assert word in out
     entities = pd.read_csv(tmp_path / "entities.csv")
     assert len(entities) == 3000 and entities["lead_id"].is_unique

@@ -43,3 +43,34 @@ def test_labels_are_the_lowest_member_and_every_node_appears() -> None:
         5, _arr(4, 3), _arr(3, 1), np.array([1.0, 1.0]), _arr(), _arr()
     )
     assert labels.tolist() == [0, 1, 2, 1, 1]
+
+
+def test_cluster_links_reports_the_links_that_built_each_cluster() -> None:
+    from linkage.clustering import cluster_links
+
+    outcome = cluster_links(
+        4, _arr(0, 1, 0, 2), _arr(1, 2, 2, 3), np.array([9.0, 8.0, 7.0, 1.0]), _arr(), _arr()
+    )
+    assert outcome.labels.tolist() == [0, 0, 0, 0]
+    assert outcome.accepted.tolist() == [True, True, False, True]  # 0-2 was already joined
+    assert not outcome.refused.any()
+
+
+def test_a_reviewers_keep_apart_beats_any_chain_and_is_flagged() -> None:
+    from linkage.clustering import cluster_links
+
+    # 0~1 and 1~2 are strong, but a reviewer kept 0 and 2 apart; 2~3 is weak.
+    outcome = cluster_links(
+        4,
+        _arr(0, 1, 2),
+        _arr(1, 2, 3),
+        np.array([np.inf, 20.0, 1.0]),
+        _arr(),
+        _arr(),
+        _arr(0),
+        _arr(2),
+    )
+    assert outcome.labels[0] == outcome.labels[1] != outcome.labels[2]
+    assert outcome.labels[2] == outcome.labels[3]
+    assert outcome.refused.tolist() == [False, True, False]
+    assert outcome.refused_by_hard.tolist() == [False, True, False]

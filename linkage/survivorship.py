@@ -1,0 +1,462 @@
+"""Golden records: one record per entity, each field chosen by a rule, with lineage.
+
+Every golden field is an original value from one record (so lineage can name it); list
+fields (every phone, email and channel) hold the distinct standardized values. It all runs
+as SQL in DuckDB, one ``GROUP BY entity_id`` with ``arg_max`` over a ranking key per field,
+never a Python loop per entity.
+
+Rules (each ranks the non-empty values of a field within an entity; ties fall to the next
+rule of the column's chain, then to the most recent record, then to the first record):
+
+============== ================================================================================
+rule           the value that wins
+============== ================================================================================
+most_recent    from the record updated (or else created) most recently
+earliest       from the record created first (the first touch)
+most_complete  from the record with the most non-empty fields
+most_frequent  the value most records of the entity hold
+source_priority from the best-ranked source: ``source_priority`` lists input names (e.g.
+               ``["customers", "leads"]``: an existing customer outranks a new lead) and
+               channel values; by default the inputs in the order they were given
+valid_first    a valid value (``<role>_valid`` from standardization) before an invalid one
+longest        the longest value
+union          every distinct value, as a list (standardized form where there is one)
+============== ================================================================================
+
+:data:`DEFAULT_RULES` gives the rules per role; pass ``rules={"company": "source_priority",
+"mobile_all": None}`` to :func:`linkage.link` to override a column (``None`` drops it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from linkage._sql import quote, run
+from linkage.errors import ConfigError
+
+RULES = (
+    "most_recent",
+    "earliest",
+    "most_complete",
+    "most_frequent",
+    "source_priority",
+    "valid_first",
+    "longest",
+    "union",
+)
+
+DEFAULT_RULES: dict[str, tuple[str, ...]] = {
+    "company": ("valid_first", "source_priority", "longest"),
+    "credit_code": ("valid_first", "most_frequent"),
+    "person_name": ("most_frequent", "source_priority"),
+    "first_name": ("most_frequent",),
+    "last_name": ("most_frequent",),
+    "mobile": ("valid_first", "most_recent"),
+    "mobile_all": ("union",),
+    "phone": ("valid_first", "most_recent"),
+    "phone_all": ("union",),
+    "email": ("valid_first", "most_recent"),
+    "email_all": ("union",),
+    "wechat_unionid": ("most_recent",),
+    "wechat_unionid_all": ("union",),
+    "national_id": ("most_frequent",),
+    "dob": ("most_frequent",),
+    "gender": ("most_frequent",),
+    "job_title": ("most_recent",),
+    "province": ("most_frequent", "most_recent"),
+    "city": ("most_frequent", "most_recent"),
+    "address": ("most_recent", "longest"),
+    "postcode": ("most_recent",),
+    "source": ("earliest",),
+    "source_all": ("union",),
+    "created_at": ("earliest",),
+    "updated_at": ("most_recent",),
+    "owner": ("source_priority", "most_recent"),
+}
+"""Golden column -> its rule chain. ``<role>_all`` columns are lists."""
+
+# The standardized form a list column collects, where standardization makes one.
+_STANDARD_FORM = {
+    "mobile": "mobile_e164",
+    "phone": "phone_e164",
+    "email": "email_clean",
+    "wechat_unionid": "wechat_unionid_clean",
+}
+
+
+@dataclass(frozen=True)
+class GoldenTables:
+    """Where :func:`build` left its output in DuckDB.
+
+    Attributes:
+        golden: one row per entity: ``entity_id``, ``n_records``, ``record_ids``, then one
+            column per golden field.
+        lineage: one row per (entity, field, record with a non-empty value): ``entity_id,
+            field, value, record_id, source_dataset, chosen`` (this record's value is the
+            golden one) and ``rule``. Every non-empty input value is in it.
+        columns: golden column -> rule chain, as used.
+    """
+
+    golden: str
+    lineage: str
+    columns: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where golden values came from, and how entities were built.
+
+    Attributes:
+        fields: one row per (entity, field, record with a non-empty value): ``entity_id,
+            field, value, record_id, source_dataset, chosen`` (this record's value is the
+            golden one) and ``rule`` (the rule chain of each golden column of that field).
+            Every non-empty value of every record that was not erased is here.
+        merge_log: per entity, the links that built it (``auto_merged`` with its score and
+            reason, or ``merged_by_verdict`` with the reviewer and time) and the undos,
+            splits and erasures logged against it.
+    """
+
+    fields: pd.DataFrame
+    merge_log: pd.DataFrame
+
+    def of(self, entity_id: str) -> Lineage:
+        """The lineage of one entity."""
+        return Lineage(
+            fields=self.fields[self.fields["entity_id"] == entity_id].reset_index(drop=True),
+            merge_log=self.merge_log[self.merge_log["entity_id"] == entity_id].reset_index(
+                drop=True
+            ),
+        )
+
+
+def check_rules(roles: Iterable[str], rules: Mapping[str, str | Sequence[str] | None]) -> None:
+    """Check survivorship rules against the roles present, before any work is done.
+
+    Raises:
+        ConfigError: an unknown rule or a rule for an absent role.
+    """
+    _columns([r for r in roles if r != "record_id"], rules)
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    members: str,
+    roles: Sequence[str],
+    *,
+    rules: Mapping[str, str | Sequence[str] | None] | None = None,
+    source_priority: Sequence[str] | None = None,
+    prefix: str = "linkage",
+) -> GoldenTables:
+    """Golden records and field lineage for clustered records.
+
+    Args:
+        con: the DuckDB connection holding ``members``.
+        members: a table or view with ``rid`` (unique, below 2**32), ``entity_id``,
+            ``source_dataset``, ``record_id``, one raw column per role, and where available
+            the derived columns of standardization (``<role>_valid``, ``created_at_ts``,
+            ``updated_at_ts``, ``mobile_e164``, ...).
+        roles: the roles present (``record_id`` and roles without a column are ignored).
+        rules: golden column -> rule name or chain, overriding :data:`DEFAULT_RULES`;
+            ``None`` drops a column.
+        source_priority: input names and source channels, best first.
+        prefix: names of the output tables (``<prefix>_golden``, ``<prefix>_lineage``).
+
+    Returns:
+        :class:`GoldenTables`.
+
+    Raises:
+        ConfigError: an unknown rule, a rule for a role that is not present, or a chain
+            too long to rank in one 128-bit key.
+    """
+    described = con.execute(f"SELECT * FROM {members} LIMIT 0").description
+    available = {r[0] for r in described}
+    fields = [r for r in roles if r != "record_id" and r in available]
+    columns = _columns(fields, rules)
+    has = available.__contains__
+    priority = list(source_priority or [])
+
+    recency = _first_present(["updated_at_ts", "created_at_ts"], has)
+    created = _first_present(["created_at_ts", "updated_at_ts"], has)
+    select = [
+        "rid",
+        "CAST(entity_id AS VARCHAR) AS entity_id",
+        "CAST(source_dataset AS VARCHAR) AS source_dataset",
+        "CAST(record_id AS VARCHAR) AS record_id",
+        "count(*) OVER (PARTITION BY entity_id) AS _size",
+        _seconds(recency, "_recency"),
+        _seconds(created, "_created"),
+        _completeness(fields),
+        _source_rank(priority, has("source")),
+    ]
+    for field in fields:
+        select.append(f"nullif(trim(CAST({quote(field)} AS VARCHAR)), '') AS {quote(field)}")
+        valid = f"{field}_valid"
+        if has(valid):
+            select.append(f"coalesce(CAST({quote(valid)} AS INTEGER), 0) AS {quote(valid)}")
+        if field in _STANDARD_FORM and has(_STANDARD_FORM[field]):
+            select.append(f"{quote(_STANDARD_FORM[field])}")
+    base = f"{prefix}_golden_base"
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT {', '.join(select)} FROM {members}",
+        [priority] if priority else None,
+    )
+
+    # Most entities are one record: only the others need ranking and aggregation.
+    by_role = _column_roles(columns)
+    frequent = sorted({role for role, chain in by_role.values() if "most_frequent" in chain})
+    windows = [
+        f"count({quote(role)}) OVER (PARTITION BY entity_id, {quote(role)}) "
+        f"AS {quote(role + '__freq')}"
+        for role in frequent
+    ]
+    multi = f"{prefix}_golden_multi"
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {multi} AS SELECT *{''.join(', ' + w for w in windows)} "
+        f"FROM {base} WHERE _size > 1",
+    )
+
+    def list_form(role: str) -> str:
+        standard = _STANDARD_FORM.get(role)
+        value = quote(role)
+        return f"coalesce({quote(standard)}, {value})" if standard and has(standard) else value
+
+    aggregates = [
+        "entity_id",
+        "count(*) AS n_records",
+        "list(record_id ORDER BY rid) AS record_ids",
+    ]
+    singles = ["entity_id", "1 AS n_records", "[record_id] AS record_ids"]
+    chosen_columns = []
+    for column, (role, chain) in by_role.items():
+        value = quote(role)
+        if chain == ("union",):
+            form = list_form(role)
+            aggregates.append(f"list_sort(list_distinct(list({form}))) AS {quote(column)}")
+            singles.append(
+                f"CASE WHEN {value} IS NULL THEN []::VARCHAR[] ELSE [{form}] END AS {quote(column)}"
+            )
+            continue
+        key = f"CASE WHEN {value} IS NOT NULL THEN {_ranking_key(column, role, chain, has)} END"
+        aggregates.append(f"arg_max({value}, {key}) AS {quote(column)}")
+        # The key ends in the record's rid: its maximum names the record chosen.
+        aggregates.append(f"{_RID_MASK} - max({key}) % {_RID_SPAN} AS {quote(column + '__from')}")
+        singles.append(f"{value} AS {quote(column)}")
+        chosen_columns.append(column)
+    golden_multi = f"{prefix}_golden_wide"
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {golden_multi} AS SELECT {', '.join(aggregates)} "
+        f"FROM {multi} GROUP BY entity_id",
+    )
+    golden = f"{prefix}_golden"
+    from_columns = [quote(c + "__from") for c in chosen_columns]
+    exclude = f" EXCLUDE ({', '.join(from_columns)})" if from_columns else ""
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TABLE {golden} AS
+        SELECT * FROM (
+            SELECT *{exclude} FROM {golden_multi}
+            UNION ALL BY NAME
+            SELECT {", ".join(singles)} FROM {base} WHERE _size = 1
+        ) ORDER BY entity_id
+        """,
+    )
+
+    lineage = f"{prefix}_lineage"
+    values = f"{prefix}_lineage_values"
+    if not fields:
+        run(
+            con,
+            f"CREATE OR REPLACE TABLE {values} (entity_id VARCHAR, field VARCHAR, value VARCHAR, "
+            "record_id VARCHAR, source_dataset VARCHAR, chosen BOOLEAN)",
+        )
+    else:
+        chosen = []
+        for field in fields:
+            sources = [
+                f"b.rid = w.{quote(column + '__from')}"
+                for column in chosen_columns
+                if by_role[column][0] == field
+            ]
+            picked = " OR ".join(["b._size = 1", *sources]) if sources else "FALSE"
+            chosen.append(
+                f"b.{quote(field)}, CASE WHEN b.{quote(field)} IS NOT NULL "
+                f"THEN coalesce({picked}, FALSE) END AS {quote(field + '__chosen')}"
+            )
+        pairs = ", ".join(f"({quote(f)}, {quote(f + '__chosen')}) AS {quote(f)}" for f in fields)
+        run(
+            con,
+            f"""
+            CREATE OR REPLACE TABLE {values} AS
+            UNPIVOT (
+                SELECT b.entity_id, b.record_id, b.source_dataset, {", ".join(chosen)}
+                FROM {base} b LEFT JOIN {golden_multi} w USING (entity_id)
+            )
+            ON {pairs} INTO NAME field VALUE value, chosen
+            """,
+        )
+    # Role and rule names only: both checked against fixed lists in _columns.
+    rule_rows = ", ".join(
+        f"('{role}', '{column}: {' > '.join(chain)}')" for column, (role, chain) in by_role.items()
+    )
+    rule_values = (
+        f"VALUES {rule_rows}" if rule_rows else "SELECT NULL::VARCHAR, NULL::VARCHAR WHERE FALSE"
+    )
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE VIEW {lineage} AS
+        WITH rules (field, rule) AS ({rule_values}),
+             per_field AS (SELECT field, string_agg(rule, '; ' ORDER BY rule) AS rule
+                           FROM rules GROUP BY field)
+        SELECT v.entity_id, v.field, v.value, v.record_id, v.source_dataset, v.chosen, p.rule
+        FROM {values} v LEFT JOIN per_field p USING (field)
+        """,
+    )
+    for table in (base, multi, golden_multi):
+        run(con, f"DROP TABLE IF EXISTS {table}")
+    return GoldenTables(golden=golden, lineage=lineage, columns=columns)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _columns(
+    fields: Sequence[str], rules: Mapping[str, str | Sequence[str] | None] | None
+) -> dict[str, tuple[str, ...]]:
+    """Golden column -> rule chain, for the roles present."""
+    columns: dict[str, tuple[str, ...]] = {}
+    for column, chain in DEFAULT_RULES.items():
+        if _role_of(column) in fields:
+            columns[column] = chain
+    for field in fields:  # roles without a default: most recent
+        columns.setdefault(field, ("most_recent",))
+    for column, chain in (rules or {}).items():
+        role = _role_of(column)
+        if role not in fields and column not in fields:
+            raise ConfigError(
+                f"survivorship rule for {column!r}: no such role in the input "
+                f"(roles present: {', '.join(sorted(fields))})"
+            )
+        if chain is None:
+            columns.pop(column, None)
+            continue
+        chain = (chain,) if isinstance(chain, str) else tuple(chain)
+        unknown = [r for r in chain if r not in RULES]
+        if unknown or not chain or ("union" in chain and len(chain) > 1):
+            raise ConfigError(
+                f"survivorship rule for {column!r} must be one of {', '.join(RULES)} or a "
+                f"list of them ('union' alone), not {chain!r}"
+            )
+        columns[column] = chain
+    return columns
+
+
+def _role_of(column: str) -> str:
+    return column[: -len("_all")] if column.endswith("_all") else column
+
+
+def _column_roles(columns: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {column: (_role_of(column), chain) for column, chain in columns.items()}
+
+
+# Each rule's rank as a non-negative integer of a fixed width; a column's chain packs them,
+# most significant first, into one HUGEINT (fast to compare, unlike a struct), ending with
+# the record's rid so that the maximum names the record chosen.
+_WIDTHS = {
+    "valid_first": 1,
+    "most_recent": 35,
+    "earliest": 35,
+    "most_complete": 6,
+    "most_frequent": 20,
+    "source_priority": 8,
+    "longest": 12,
+}
+_RID_BITS = 32
+_RID_SPAN = f"CAST({2**_RID_BITS} AS HUGEINT)"
+_RID_MASK = f"CAST({2**_RID_BITS - 1} AS HUGEINT)"
+
+
+def _ranking_key(column: str, role: str, chain: Sequence[str], has) -> str:
+    """A HUGEINT that orders a role's values best last (for ``arg_max``)."""
+    parts = list(chain) + ([] if "most_recent" in chain else ["most_recent"])
+    if sum(_WIDTHS[r] for r in parts) + _RID_BITS > 127:
+        parts = list(chain)
+    bits = sum(_WIDTHS[r] for r in parts) + _RID_BITS
+    if bits > 127:
+        raise ConfigError(
+            f"survivorship rule chain for {column!r} is too long to rank ({' > '.join(chain)}): "
+            "use at most two time-based rules (most_recent, earliest)"
+        )
+    key = "CAST(0 AS HUGEINT)"
+    for rule in parts:
+        width = _WIDTHS[rule]
+        cap = 2**width - 1
+        if rule == "valid_first":
+            valid = f"{role}_valid"
+            rank = quote(valid) if has(valid) else "0"
+        elif rule == "most_recent":
+            rank = "_recency"
+        elif rule == "earliest":
+            rank = f"{cap} - _created"
+        elif rule == "most_complete":
+            rank = f"least(_complete, {cap})"
+        elif rule == "most_frequent":
+            rank = f"least({quote(role + '__freq')}, {cap})"
+        elif rule == "source_priority":
+            rank = f"{cap} - least(_source_rank, {cap})"
+        else:  # longest
+            rank = f"least(length({quote(role)}), {cap})"
+        key = f"({key} * CAST({2**width} AS HUGEINT) + {rank})"
+    return f"({key} * {_RID_SPAN} + ({_RID_MASK} - rid))"
+
+
+def _seconds(column: str | None, name: str) -> str:
+    """Seconds since 1698 (so 35 bits reach 2787): 0 when missing."""
+    if column is None:
+        return f"CAST(0 AS BIGINT) AS {name}"
+    return (
+        f"coalesce(least(greatest(CAST(epoch({column}) AS BIGINT) + {2**33}, 0), {2**35 - 1}), 0) "
+        f"AS {name}"
+    )
+
+
+def _completeness(fields: Sequence[str]) -> str:
+    if not fields:
+        return "0 AS _complete"
+    terms = [
+        f"CAST(nullif(trim(CAST({quote(f)} AS VARCHAR)), '') IS NOT NULL AS INTEGER)"
+        for f in fields
+    ]
+    return "(" + " + ".join(terms) + ") AS _complete"
+
+
+def _source_rank(priority: Sequence[str], has_channel: bool) -> str:
+    """Rank of a record's input and channel in ``priority`` (unlisted: after all); the
+    list itself is the statement's one parameter, ``$1``."""
+    if not priority:
+        return "0 AS _source_rank"
+    n = len(priority) + 1
+    by_input = f"coalesce(nullif(list_position($1, source_dataset), 0), {n})"
+    if not has_channel:
+        return f"{by_input} * {n} AS _source_rank"
+    by_channel = f"coalesce(nullif(list_position($1, CAST(source AS VARCHAR)), 0), {n})"
+    return f"{by_input} * {n} + {by_channel} AS _source_rank"
+
+
+def _first_present(candidates: Sequence[str], has) -> str | None:
+    present = [c for c in candidates if has(c)]
+    if not present:
+        return None
+    return (
+        "coalesce(" + ", ".join(quote(c) for c in present) + ")"
+        if len(present) > 1
+        else quote(present[0])
+    )
