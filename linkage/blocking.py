@@ -146,13 +146,15 @@ def add_block_keys(
     *,
     max_block_size: int,
     pair_budget: int | None = None,
+    source: str | None = None,
 ) -> tuple[list[BlockingRule], BlockingReport]:
     """Add one ``block_<rule>`` key column per rule to ``table`` (in place, in DuckDB).
 
     A key is NULL when any of its columns is NULL or when the key value is shared by more
     than ``max_block_size`` records. Loose rules are kept only while the pairs of all
     rules kept so far stay within ``pair_budget``. Table and column names here are
-    ``linkage``'s own internal names, never a user's.
+    ``linkage``'s own internal names, never a user's. With ``source``, ``table`` is created
+    from that table or view with the keys added (one copy instead of two).
 
     Returns:
         the rules kept, and the report.
@@ -160,7 +162,7 @@ def add_block_keys(
     if max_block_size < 2:
         raise ConfigError(f"max_block_size must be at least 2, got {max_block_size}")
     report = BlockingReport()
-    existing = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    existing = {row[0] for row in con.execute(f"DESCRIBE {source or table}").fetchall()}
     key_exprs = []
     for rule in rules:
         missing = [c for c in rule.columns if c not in existing]
@@ -173,7 +175,11 @@ def add_block_keys(
         not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in rule.columns)
         value = f"concat_ws('|', {parts})" if len(rule.columns) > 1 else parts
         key_exprs.append(f"CASE WHEN {not_null} THEN {value} END AS {quote(rule.key_column)}")
-    run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT *, {', '.join(key_exprs)} FROM {table}")
+    run(
+        con,
+        f"CREATE OR REPLACE TABLE {table} AS SELECT *, {', '.join(key_exprs)} "
+        f"FROM {source or table}",
+    )
 
     # One scan counts the block sizes of every rule: the big blocks are guarded, the rest
     # make the pair count.

@@ -415,15 +415,22 @@ def link(
     lap("standardize")
 
     con = connection or duckdb.connect()
-    records_table = _register_working_table(con, derived, work.columns)
+    records_view = _register_working_table(con, derived, work.columns)
+    records_table = "linkage_records"
     rules = (
         list(blocking_rules) if blocking_rules is not None else blocking_mod.default_rules(role_set)
     )
     if pair_budget is None:
         pair_budget = max(2_000_000, 20 * len(work))
     rules, report = blocking_mod.add_block_keys(
-        con, records_table, rules, max_block_size=max_block_size, pair_budget=pair_budget
+        con,
+        records_table,
+        rules,
+        max_block_size=max_block_size,
+        pair_budget=pair_budget,
+        source=records_view,
     )
+    con.unregister(records_view)
     upper_bound = report.pairs_upper_bound
     if upper_bound > max_pairs:
         worst = max(report.pairs_per_rule, key=report.pairs_per_rule.get)
@@ -872,14 +879,13 @@ def _simple_text(value: object) -> str | None:
 def _register_working_table(
     con: duckdb.DuckDBPyConnection, derived: pd.DataFrame, raw_columns: Sequence[str]
 ) -> str:
-    """Copy the standardized columns (not the raw ones) into DuckDB as ``linkage_records``."""
+    """Register the standardized columns (not the raw ones) with DuckDB as a view."""
     keep = ["rid", "source_dataset"] + [
         c for c in derived.columns if c not in raw_columns and not c.endswith("_problem")
     ]
+    # Only registered here: add_block_keys makes the table, keys included, in one copy.
     con.register("linkage_records_view", derived[keep])
-    run(con, "CREATE OR REPLACE TABLE linkage_records AS SELECT * FROM linkage_records_view")
-    con.unregister("linkage_records_view")
-    return "linkage_records"
+    return "linkage_records_view"
 
 
 def _split_by_source(con: duckdb.DuckDBPyConnection, table: str, sources: list[str]) -> list[str]:
@@ -916,14 +922,27 @@ def _keep_apart_pairs(
     max_group_size: int = 60,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs that must not share an entity: scored pairs with evidence below the floor,
-    including pairs inside candidate groups that blocking never proposed."""
+    including pairs inside candidate groups that blocking never proposed.
+
+    Only pairs inside one connected component of the links can ever end in one entity, so
+    only those are fetched: a few thousand rows instead of every weak pair.
+    """
     con = ctx.con
-    scored = con.execute(
-        f"SELECT rid_l, rid_r FROM {pairs_table} WHERE match_weight < ?", [weight_floor]
-    ).fetchnumpy()
-    left, right = [scored["rid_l"]], [scored["rid_r"]]
     groups = clustering.connected_components(n, auto["rid_l"], auto["rid_r"])
     sizes = clustering.group_sizes(groups)
+    linked = np.flatnonzero(sizes >= 2)
+    con.register(
+        "linkage_linked_view", pd.DataFrame({"rid": linked, "group_id": groups[linked]})
+    )
+    scored = con.execute(
+        f"SELECT p.rid_l, p.rid_r FROM {pairs_table} p "
+        "JOIN linkage_linked_view gl ON gl.rid = p.rid_l "
+        "JOIN linkage_linked_view gr ON gr.rid = p.rid_r "
+        "WHERE gl.group_id = gr.group_id AND p.match_weight < ?",
+        [weight_floor],
+    ).fetchnumpy()
+    con.unregister("linkage_linked_view")
+    left, right = [scored["rid_l"]], [scored["rid_r"]]
     candidate = (sizes >= 3) & (sizes <= max_group_size)
     if candidate.any():
         from splink import block_on
