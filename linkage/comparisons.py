@@ -15,7 +15,8 @@ comparisons on further columns::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -122,15 +123,11 @@ def credit_code_comparison() -> ComparisonCreator:
         3. one character different (a typo: the standardizer flags its bad checksum)
         4. anything else
     """
-    return cl.CustomComparison(
-        output_column_name="credit_code",
-        comparison_description="unified social credit code",
-        comparison_levels=[
-            cll.NullLevel("credit_code_clean"),
-            cll.ExactMatchLevel("credit_code_clean"),
-            cll.DamerauLevenshteinLevel("credit_code_clean", 1),
-            cll.ElseLevel(),
-        ],
+    return _exact_then(
+        "credit_code",
+        "credit_code_clean",
+        "unified social credit code",
+        [cll.DamerauLevenshteinLevel("credit_code_clean", 1)],
     )
 
 
@@ -300,28 +297,16 @@ def email_comparison() -> ComparisonCreator:
 
 def wechat_comparison() -> ComparisonCreator:
     """WeChat UnionID: null / exact / anything else."""
-    return cl.CustomComparison(
-        output_column_name="wechat_unionid",
-        comparison_description="WeChat UnionID",
-        comparison_levels=[
-            cll.NullLevel("wechat_unionid_clean"),
-            cll.ExactMatchLevel("wechat_unionid_clean"),
-            cll.ElseLevel(),
-        ],
-    )
+    return _exact_then("wechat_unionid", "wechat_unionid_clean", "WeChat UnionID")
 
 
 def national_id_comparison() -> ComparisonCreator:
     """Personal id number: null / exact / one character different / anything else."""
-    return cl.CustomComparison(
-        output_column_name="national_id",
-        comparison_description="personal id number",
-        comparison_levels=[
-            cll.NullLevel("national_id_clean"),
-            cll.ExactMatchLevel("national_id_clean"),
-            cll.DamerauLevenshteinLevel("national_id_clean", 1),
-            cll.ElseLevel(),
-        ],
+    return _exact_then(
+        "national_id",
+        "national_id_clean",
+        "personal id number",
+        [cll.DamerauLevenshteinLevel("national_id_clean", 1)],
     )
 
 
@@ -354,55 +339,58 @@ def location_comparison(has_city: bool = True, has_province: bool = True) -> Com
 
 def address_comparison() -> ComparisonCreator:
     """Street address: null / exact (tf) / Jaro-Winkler >= 0.9 / >= 0.75 / else."""
-    return cl.CustomComparison(
-        output_column_name="address",
-        comparison_description="street address",
-        comparison_levels=[
-            cll.NullLevel("address_clean"),
-            cll.ExactMatchLevel("address_clean", term_frequency_adjustments=True),
-            cll.JaroWinklerLevel("address_clean", 0.9),
-            cll.JaroWinklerLevel("address_clean", 0.75),
-            cll.ElseLevel(),
-        ],
+    return _exact_then(
+        "address",
+        "address_clean",
+        "street address",
+        [cll.JaroWinklerLevel("address_clean", 0.9), cll.JaroWinklerLevel("address_clean", 0.75)],
+        term_frequency_adjustments=True,
     )
 
 
 def postcode_comparison() -> ComparisonCreator:
     """Postcode: null / exact (tf) / one character different / anything else."""
-    return cl.CustomComparison(
-        output_column_name="postcode",
-        comparison_description="postcode",
-        comparison_levels=[
-            cll.NullLevel("postcode_clean"),
-            cll.ExactMatchLevel("postcode_clean", term_frequency_adjustments=True),
-            cll.DamerauLevenshteinLevel("postcode_clean", 1),
-            cll.ElseLevel(),
-        ],
+    return _exact_then(
+        "postcode",
+        "postcode_clean",
+        "postcode",
+        [cll.DamerauLevenshteinLevel("postcode_clean", 1)],
+        term_frequency_adjustments=True,
     )
 
 
 def gender_comparison() -> ComparisonCreator:
     """Gender: null / exact / anything else."""
-    return cl.CustomComparison(
-        output_column_name="gender",
-        comparison_description="gender",
-        comparison_levels=[
-            cll.NullLevel("gender_clean"),
-            cll.ExactMatchLevel("gender_clean"),
-            cll.ElseLevel(),
-        ],
-    )
+    return _exact_then("gender", "gender_clean", "gender")
 
 
 def job_title_comparison() -> ComparisonCreator:
     """Job title / occupation: null / exact (tf) / Jaro-Winkler >= 0.88 / anything else."""
+    return _exact_then(
+        "job_title",
+        "job_title_clean",
+        "job title",
+        [cll.JaroWinklerLevel("job_title_clean", 0.88)],
+        term_frequency_adjustments=True,
+    )
+
+
+def _exact_then(
+    name: str,
+    column: str,
+    description: str,
+    middle_levels: Sequence[Any] = (),
+    *,
+    term_frequency_adjustments: bool = False,
+) -> ComparisonCreator:
+    """null / exact / ``middle_levels`` / anything else, on one column."""
     return cl.CustomComparison(
-        output_column_name="job_title",
-        comparison_description="job title",
+        output_column_name=name,
+        comparison_description=description,
         comparison_levels=[
-            cll.NullLevel("job_title_clean"),
-            cll.ExactMatchLevel("job_title_clean", term_frequency_adjustments=True),
-            cll.JaroWinklerLevel("job_title_clean", 0.88),
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column, term_frequency_adjustments=term_frequency_adjustments),
+            *middle_levels,
             cll.ElseLevel(),
         ],
     )
