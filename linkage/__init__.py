@@ -7,6 +7,8 @@ The public API: :func:`link` runs the whole flow; the objects below configure it
     >>> result.entities, result.pairs, result.review, result.model  # doctest: +SKIP
     >>> result = linkage.link(leads, queue="crm.linkage")  # verdicts, stable ids  # doctest: +SKIP
     >>> result.golden, result.lineage, result.history(entity_id)  # doctest: +SKIP
+    >>> store = linkage.RecordStore.build(result)  # checks as records come  # doctest: +SKIP
+    >>> store.check_one({"name": "王伟", "mobile": "13800138000"})  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from linkage.errors import (
     QueueError,
     QueueVersionError,
     SchemaError,
+    StoreError,
 )
+from linkage.incremental import CheckResult, RecordStore, check_all
 from linkage.model import LinkageModel
 from linkage.pipeline import LinkResult, link
 from linkage.review import ReviewQueue
@@ -33,6 +37,7 @@ from linkage.schema import ROLES, RoleMapping, detect_roles
 
 __all__ = [
     "BlockingRule",
+    "CheckResult",
     "ConfigError",
     "DecisionPolicy",
     "InputError",
@@ -45,11 +50,14 @@ __all__ = [
     "QueueError",
     "QueueVersionError",
     "ROLES",
+    "RecordStore",
     "ReviewQueue",
     "RoleMapping",
     "RoutingRule",
     "SchemaError",
+    "StoreError",
     "Thresholds",
+    "check_all",
     "detect_roles",
     "link",
 ]

@@ -139,6 +139,15 @@ class BlockingReport:
         return "\n".join(lines)
 
 
+def key_expression(rule: BlockingRule) -> str:
+    """The SQL expression of a rule's key: its columns joined by ``|``, NULL when any is
+    NULL (the incremental store computes keys of new records with the same expression)."""
+    parts = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in rule.columns)
+    not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in rule.columns)
+    value = f"concat_ws('|', {parts})" if len(rule.columns) > 1 else parts
+    return f"CASE WHEN {not_null} THEN {value} END"
+
+
 def add_block_keys(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -171,10 +180,7 @@ def add_block_keys(
                 f"blocking rule {rule.name!r} needs column(s) {missing}, which the "
                 f"standardized records do not have. Available: {sorted(existing)}"
             )
-        parts = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in rule.columns)
-        not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in rule.columns)
-        value = f"concat_ws('|', {parts})" if len(rule.columns) > 1 else parts
-        key_exprs.append(f"CASE WHEN {not_null} THEN {value} END AS {quote(rule.key_column)}")
+        key_exprs.append(f"{key_expression(rule)} AS {quote(rule.key_column)}")
     run(
         con,
         f"CREATE OR REPLACE TABLE {table} AS SELECT *, {', '.join(key_exprs)} "

@@ -12,6 +12,12 @@ linkage review decide crm.linkage 12 match --reviewer li.na [--note "same mobile
                                   give (or change) a verdict: match, non_match or skip
 linkage review entities crm.linkage -o entities.csv
                                   the record-to-entity mapping, to write back to the CRM
+linkage run leads.csv -o out/ --project crm.linkage --store lead
+                                  ... and keep the records as a store for checks
+linkage check crm.linkage new_leads.csv [-o checked.csv]
+                                  check records against the store (nothing is written)
+linkage add crm.linkage new_leads.csv [--actor li.na]
+                                  import records, deduplicated within and against the store
 """
 
 from __future__ import annotations
@@ -53,8 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument(
         "--project", type=Path, help="project file for the review queue and stable entity ids"
     )
+    run.add_argument(
+        "--store",
+        metavar="OBJECT",
+        help="also keep the records in the project file as a store for check and add, "
+        "naming what they are (lead, contact, customer)",
+    )
 
     _add_review_commands(commands)
+    _add_store_commands(commands)
 
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -66,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "review":
             return _review(args)
+        if args.command in ("check", "add"):
+            return _store_command(args)
         return _run(args)
     except LinkageError as exc:
         print(f"linkage: error: {exc}", file=sys.stderr)
@@ -111,6 +126,14 @@ def _run(args: argparse.Namespace) -> int:
     print(result.summary())
     print(f"wall time: {time.perf_counter() - started:.1f}s")
     _write(result, args.out)
+    if getattr(args, "store", None):
+        from linkage.errors import ConfigError
+        from linkage.incremental import RecordStore
+
+        if not args.project:
+            raise ConfigError("--store keeps the records in a project file: add --project FILE")
+        with RecordStore.build(result, object_name=args.store, replace=True) as store:
+            print(f"store: {store}")
     return 0
 
 
@@ -191,6 +214,82 @@ def _review(args: argparse.Namespace) -> int:
     mapping.to_csv(args.out, index=False)
     n_entities = mapping["entity_id"].nunique()
     print(f"wrote {len(mapping):,} records of {n_entities:,} entities to {args.out}")
+    return 0
+
+
+def _add_store_commands(commands: argparse._SubParsersAction) -> None:
+    for name, text in (
+        ("check", "check records against the store in a project file (nothing is written)"),
+        ("add", "import records into the store, deduplicated within and against it"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("project", type=Path, help="the project file holding the store")
+        command.add_argument("input", type=Path, help="a CSV, Excel or Parquet file")
+        command.add_argument(
+            "--role",
+            action="append",
+            default=[],
+            metavar="ROLE=COLUMN",
+            help="map a column to a role, e.g. --role mobile=Cell (repeatable)",
+        )
+        command.add_argument("-o", "--out", type=Path, help="write one row per record as CSV")
+        command.add_argument(
+            "--timeout", type=float, default=10.0, help="seconds to wait for a busy project file"
+        )
+        if name == "add":
+            command.add_argument("--actor", help="who imports (kept in the log)")
+
+
+def _store_command(args: argparse.Namespace) -> int:
+    from linkage.errors import ConfigError
+    from linkage.incremental import RecordStore
+
+    roles = {}
+    for item in args.role:
+        role, sep, column = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--role expects ROLE=COLUMN, got {item!r}")
+        roles[role.strip()] = column
+    started = time.perf_counter()
+    with RecordStore.open(args.project, timeout=args.timeout) as store:
+        if args.command == "check":
+            found = store.check(args.input, roles=roles or None)
+            counts = found["decision"].value_counts().to_dict()
+            shown = found[
+                [
+                    "record_id",
+                    "decision",
+                    "entity_id",
+                    "matched_object",
+                    "match_probability",
+                    "owner",
+                    "reason",
+                ]
+            ].copy()
+            shown["match_probability"] = shown["match_probability"].round(3)
+            print(shown.head(20).astype(object).fillna("").to_string(index=False))
+            if len(found) > 20:
+                print(f"... {len(found) - 20:,} more")
+            print(
+                f"checked {len(found):,} records against {store.n_records:,} stored "
+                f"{store.object_name}s in {time.perf_counter() - started:.1f}s: "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+            )
+            if args.out:
+                found.drop(columns=["golden"]).to_csv(args.out, index=False)
+                print(f"wrote {args.out}")
+            return 0
+        added = store.add(args.input, roles=roles or None, actor=args.actor)
+        outcomes = added.entities["outcome"].value_counts().to_dict()
+        print(
+            f"added {len(added.entities):,} records in {time.perf_counter() - started:.1f}s: "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items()))
+            + f"; {added.review_items:,} review items, {added.conflicts:,} conflicts "
+            f"(see linkage review list {args.project})"
+        )
+        if args.out:
+            added.entities.to_csv(args.out, index=False)
+            print(f"wrote {args.out}")
     return 0
 
 

@@ -243,6 +243,22 @@ def decide(
     Runs in one SQL statement, so re-deciding a million pairs under new thresholds takes
     a fraction of a second and never touches the model.
     """
+    query = decision_query(scored_table, levels, policy, columns)
+    try:
+        run(con, f"CREATE OR REPLACE TABLE {output_table} AS {query}")
+    except duckdb.Error as exc:
+        raise _rule_error(policy, levels, exc) from exc
+
+
+def decision_query(
+    scored_table: str,
+    levels: dict[str, list[int]],
+    policy: DecisionPolicy,
+    columns: Sequence[str] | None = None,
+) -> str:
+    """The SELECT statement :func:`decide` runs: ``scored_table`` (a table name or a
+    parenthesized query, ``linkage``'s own) plus ``decision`` and ``reason``. The
+    incremental checks run it inside their scoring query, so one policy decides both."""
     t = policy.thresholds
     base = (
         f"CASE WHEN match_weight >= {float(t.auto_merge)!r} THEN 'auto_merge' "
@@ -286,15 +302,16 @@ def decide(
         + [f'"agree_{c}"' for c in comparisons]
         + [f'"conflict_{c}"' for c in comparisons]
     )
-    try:
-        run(
-            con,
-            f"CREATE OR REPLACE TABLE {output_table} AS WITH {ctes} "
-            f"SELECT * EXCLUDE ({drop}), __d{n} AS decision, __r{n} AS reason FROM step{n}",
-        )
-    except duckdb.Error as exc:
-        names = ", ".join(r.name for r in policy.rules)
-        raise ConfigError(
-            f"a routing rule could not be evaluated ({names}): {exc}. Rules may use "
-            f"agree_<c> and conflict_<c> for comparisons {list(comparisons)} and match_weight"
-        ) from exc
+    return (
+        f"WITH {ctes} SELECT * EXCLUDE ({drop}), __d{n} AS decision, __r{n} AS reason FROM step{n}"
+    )
+
+
+def _rule_error(
+    policy: DecisionPolicy, levels: dict[str, list[int]], exc: Exception
+) -> ConfigError:
+    names = ", ".join(r.name for r in policy.rules)
+    return ConfigError(
+        f"a routing rule could not be evaluated ({names}): {exc}. Rules may use "
+        f"agree_<c> and conflict_<c> for comparisons {list(levels)} and match_weight"
+    )

@@ -40,3 +40,8 @@ class QueueVersionError(QueueError):
 
 class QueueDataError(QueueError):
     """The project file was made for other data (other ids, inputs or id column)."""
+
+
+class StoreError(QueueError):
+    """The store of records for incremental checks cannot be used as asked (no store in
+    the file, a closed store, an unknown record)."""

@@ -124,11 +124,20 @@ class LinkageModel:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelError(f"cannot read model file {str(path)!r}: {exc}") from exc
+        return cls.from_dict(data, where=repr(str(path)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "the model") -> LinkageModel:
+        """A model from :meth:`to_dict` (what :meth:`save` writes).
+
+        Raises:
+            ModelError: not a linkage model, or written by a newer format version.
+        """
         if data.get("format") != "linkage-model":
-            raise ModelError(f"{str(path)!r} is not a linkage model file")
+            raise ModelError(f"{where} is not a linkage model")
         if data.get("format_version", 0) > FORMAT_VERSION:
             raise ModelError(
-                f"{str(path)!r} was written by a newer linkage (format "
+                f"{where} was written by a newer linkage (format "
                 f"{data['format_version']} > {FORMAT_VERSION}): upgrade linkage to read it"
             )
         return cls(

@@ -931,9 +931,7 @@ def _keep_apart_pairs(
     groups = clustering.connected_components(n, auto["rid_l"], auto["rid_r"])
     sizes = clustering.group_sizes(groups)
     linked = np.flatnonzero(sizes >= 2)
-    con.register(
-        "linkage_linked_view", pd.DataFrame({"rid": linked, "group_id": groups[linked]})
-    )
+    con.register("linkage_linked_view", pd.DataFrame({"rid": linked, "group_id": groups[linked]}))
     scored = con.execute(
         f"SELECT p.rid_l, p.rid_r FROM {pairs_table} p "
         "JOIN linkage_linked_view gl ON gl.rid = p.rid_l "

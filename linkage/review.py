@@ -254,6 +254,26 @@ class ReviewQueue:
         finally:
             con.close()
 
+    def hold(self) -> duckdb.DuckDBPyConnection:
+        """Keep the project file open until :meth:`release` (the incremental store does, so
+        that a check costs no file opening); every operation then runs on a cursor of it,
+        and another process waits, as it does for any writer.
+
+        Raises:
+            QueueBusyError: another process held the file for longer than ``timeout``.
+        """
+        if self._memory is None:
+            self._memory = self._connect()
+            self._held = True
+        return self._memory
+
+    def release(self) -> None:
+        """Close the file kept open by :meth:`hold` (other processes may open it again)."""
+        if getattr(self, "_held", False) and self._memory is not None:
+            self._memory.close()
+            self._memory = None
+            self._held = False
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if self._memory is not None:
             return self._memory.cursor()

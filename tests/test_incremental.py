@@ -1,0 +1,396 @@
+"""The store of records: checks score as link does, imports match link's accuracy, errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import linkage
+from linkage.datasets import generate_leads, load_sample
+from linkage.errors import InputError, QueueBusyError, QueueVersionError, StoreError
+from linkage.evaluation import clustered_accuracy
+from linkage.incremental import RecordStore, check_all
+from linkage.review import ReviewQueue
+
+TRUTH = ["true_person_id", "true_account_id"]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A project file holding a store of the shipped sample (built once), and the result."""
+    folder = tmp_path_factory.mktemp("store")
+    path = folder / "crm.linkage"
+    records = load_sample().drop(columns=TRUTH)
+    result = linkage.link(records, seed=0, queue=path)
+    RecordStore.build(result).close()
+    return path, result, records
+
+
+@pytest.fixture
+def store_path(template, tmp_path) -> Path:
+    path = tmp_path / "crm.linkage"
+    shutil.copy(template[0], path)
+    return path
+
+
+@pytest.fixture
+def store(store_path):
+    with RecordStore.open(store_path) as opened:
+        yield opened
+
+
+def test_a_pair_scores_exactly_as_in_link(template, store) -> None:
+    _, result, records = template
+    sample = records.sample(300, random_state=1)
+    found = store._check_frame(sample, None, all_candidates=True, exclude_self=True)
+    con, scorer = store._cursor(), store._scorer()
+    work, ids = store._role_frame(sample, None, require_ids=False)
+    probes = store._prepare(con, work, ids, scorer, known_ids=True)
+    pairs = store._candidate_pairs(con, probes, exclude_self=True)
+    scored = store._score(con, scorer, probes, pairs)
+    link_pairs = result.connection.execute(
+        f"SELECT rid_l, rid_r, match_weight, decision FROM {result.pairs_table}"
+    ).df()
+    rids = set(probes.rids.tolist())
+    expected = link_pairs[link_pairs["rid_l"].isin(rids) | link_pairs["rid_r"].isin(rids)]
+    both = expected.merge(scored, on=["rid_l", "rid_r"], suffixes=("_link", "_store"))
+    assert len(both) == len(expected) == len(scored) > 500  # every pair, and no other
+    assert np.abs(both["match_weight_link"] - both["match_weight_store"]).max() < 1e-9
+    assert (both["decision_link"] == both["decision_store"]).all()
+    assert set(found["decision"]) <= {"auto_merge", "review", "distinct"}
+
+
+def test_term_frequencies_are_the_ones_the_full_run_used(template, store) -> None:
+    _, result, _ = template
+    con = result.connection
+    for column in store._scorer().tf_columns:
+        table = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ?",
+            [f"__splink__df_tf_{column}%"],
+        ).fetchall()[0][0]
+        splink_tf = con.execute(f'SELECT "{column}", "tf_{column}" FROM {table}').df()
+        counts = (
+            store._cursor()
+            .execute("SELECT lookup, n FROM store_counts WHERE lookup LIKE ?", [f"tf:{column}=%"])
+            .df()
+        )
+        total = store._state["totals"][column]
+        ours = dict(
+            zip(counts["lookup"].str.split("=", n=1).str[1], counts["n"] / total, strict=True)
+        )
+        theirs = dict(zip(splink_tf[column].astype(str), splink_tf[f"tf_{column}"], strict=True))
+        assert ours == theirs
+
+
+def test_a_known_customer_enquiring_again_lands_on_their_entity(template, store) -> None:
+    _, result, records = template
+    golden = result.golden.set_index("entity_id")
+    entity = golden[golden["n_records"] >= 2].index[0]
+    member = result.entities.loc[result.entities["entity_id"] == entity, "lead_id"].iloc[0]
+    record = records.set_index("lead_id").loc[member].to_dict()
+    record["lead_id"] = "NEW-1"  # a new enquiry: same person, new record
+    answer = store.check_one(record)
+    assert answer.decision == "auto_merge" and not answer.is_new
+    assert answer.entity_id == entity
+    assert answer.matched_object == "lead"
+    assert answer.owner == golden.loc[entity, "owner"]
+    assert answer.golden["entity_id"] == entity
+    assert answer.candidates.iloc[0]["entity_id"] == entity
+
+
+def test_a_stranger_is_new(store) -> None:
+    answer = store.check_one({"name": "欧阳娜娜", "mobile": "19912345678", "company": "无此公司"})
+    assert answer.is_new and answer.decision == "distinct"
+
+
+def test_check_one_and_the_frame_path_agree(template, store) -> None:
+    fresh = generate_leads(60, seed=77).drop(columns=TRUTH)
+    fresh["lead_id"] = "F" + fresh["lead_id"]
+    batch = store.check(fresh)
+    assert len(batch) == len(fresh) and batch["row"].tolist() == list(range(60))
+    for record in fresh.to_dict("records")[:30]:
+        one = store.check_one(record)
+        row = store.check(pd.DataFrame([record])).iloc[0]
+        assert one.decision == row["decision"]
+        assert one.entity_id == (None if pd.isna(row["entity_id"]) else row["entity_id"])
+        if one.match_weight is not None:
+            assert abs(one.match_weight - row["match_weight"]) < 1e-9
+
+
+def test_errors_are_clear(store, store_path, tmp_path) -> None:
+    with pytest.raises(InputError, match="none of the fields this store matches on"):
+        store.check_one({"lead_id": "X1", "source": "web_form", "owner": "li.na"})
+    with pytest.raises(InputError, match="none of the fields this store matches on"):
+        store.check(pd.DataFrame({"name": [None, "王伟"], "mobile": [None, None]}))
+    with pytest.raises(InputError, match="dict of column -> value"):
+        store.check_one(["王伟", "13800138000"])  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="use check_one"):
+        store.check({"name": "王伟"})
+    with pytest.raises(InputError, match="must be dicts"):
+        store.check(["王伟"])
+    with pytest.raises(InputError, match="need an id"):
+        store.add(pd.DataFrame({"name": ["王伟"], "mobile": ["13800138000"]}))
+    with pytest.raises(InputError, match="in the store already"):
+        store.add(pd.DataFrame({"lead_id": ["L0000001"], "name": ["王伟"]}))
+    with pytest.raises(StoreError, match="holds no store"):
+        RecordStore.open(_plain_project(tmp_path))
+
+
+def _plain_project(tmp_path: Path) -> Path:
+    path = tmp_path / "plain.linkage"
+    ReviewQueue.open(path)
+    return path
+
+
+def test_a_store_written_by_a_newer_version_is_refused(store_path) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(store_path))
+    con.execute("UPDATE linkage_meta SET value = '99' WHERE key = 'store_format_version'")
+    con.close()
+    with pytest.raises(QueueVersionError, match="newer linkage"):
+        RecordStore.open(store_path)
+
+
+def test_a_second_writer_is_told(store_path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from linkage.incremental import RecordStore; "
+            f"s = RecordStore.open({str(store_path)!r}); print('open', flush=True); "
+            "time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"open", holder.stderr.read().decode()
+        with pytest.raises(QueueBusyError, match="in use by another process"):
+            RecordStore.open(store_path, timeout=0.3)
+    finally:
+        holder.kill()
+        holder.wait()
+    RecordStore.open(store_path).close()  # free again once the other process is gone
+
+
+def test_an_import_deduplicates_within_itself_and_against_the_store(store, template) -> None:
+    _, result, records = template
+    golden = result.golden.set_index("entity_id")
+    entity = golden[golden["n_records"] >= 2].index[1]
+    member = result.entities.loc[result.entities["entity_id"] == entity, "lead_id"].iloc[0]
+    known = records.set_index("lead_id").loc[member].to_dict()
+    stranger = {
+        "name": "司马相如",
+        "mobile": "19900001111",
+        "email": "sima@xiangru.cn",
+        "company": "成都文君酒业有限公司",
+    }
+    batch = pd.DataFrame(
+        [
+            {**known, "lead_id": "N1"},
+            {**stranger, "lead_id": "N2"},
+            {**stranger, "lead_id": "N3", "mobile": "+86 199 0000 1111"},
+        ]
+    )
+    before = store.n_records
+    added = store.add(batch, actor="import-bot")
+    outcome = added.entities.set_index("record_id")
+    assert outcome.loc["N1", "entity_id"] == entity and outcome.loc["N1", "outcome"] == "joined"
+    assert outcome.loc["N2", "entity_id"] == outcome.loc["N3", "entity_id"]
+    assert outcome.loc["N2", "outcome"] == "merged_in_batch"
+    assert store.n_records == before + 3
+    entities = store.entities().set_index("record_id")
+    assert entities.loc["N1", "entity_id"] == entity
+    # golden records and lineage follow, and the project file knows the mapping
+    assert "N1" in list(store.golden(entity)["record_ids"].iloc[0])
+    new_entity = outcome.loc["N2", "entity_id"]
+    assert store.golden(new_entity)["n_records"].iloc[0] == 2
+    assert set(store.lineage(new_entity)["record_id"]) == {"N2", "N3"}
+    mapping = store.queue.entity_map().set_index("record_id")
+    assert mapping.loc["N3", "entity_id"] == new_entity
+    assert store.events()["event"].iloc[-1] == "imported"
+    # and a check now finds the new person
+    assert store.check_one({**stranger, "lead_id": "N4"}).entity_id == new_entity
+
+
+def test_a_record_that_would_join_two_entities_is_a_review_item(store, template) -> None:
+    _, result, records = template
+    by_id = records.set_index("lead_id")
+    ids = result.entities.set_index("lead_id")["entity_id"]
+    singles = result.golden[result.golden["n_records"] == 1]["entity_id"]
+    first, second = singles.iloc[0], singles.iloc[1]
+    a, b = by_id.loc[first].to_dict(), by_id.loc[second].to_dict()
+    # Two one-record entities; a batch with a copy of each and a bridge of their fields
+    # in between: the bridge links to both, and may join at most one.
+    bridge = {**a, "lead_id": "B1", "email": b["email"], "wechat_unionid": b["wechat_unionid"]}
+    batch = pd.DataFrame([{**a, "lead_id": "B0"}, bridge, {**b, "lead_id": "B2"}])
+    added = store.add(batch)
+    outcome = added.entities.set_index("record_id")
+    assert outcome.loc["B0", "entity_id"] == ids[first]
+    assert outcome.loc["B2", "entity_id"] == ids[second]
+    entities = store.entities().set_index("record_id")["entity_id"]
+    assert entities[first] != entities[second]  # never a silent merge of both
+    if added.conflicts:
+        items = store.queue.items()
+        assert (items["kind"] == "conflict").any()
+
+
+def test_an_edit_that_leaves_its_entity_is_logged_and_surfaced(store, template) -> None:
+    _, result, _ = template
+    golden = result.golden
+    entity = golden[golden["n_records"] == 2]["entity_id"].iloc[0]
+    member = result.entities.loc[result.entities["entity_id"] == entity, "lead_id"].iloc[0]
+    answer = store.edit(
+        member,
+        {
+            "name": "诸葛孔明",
+            "mobile": "19987654321",
+            "email": "kongming@wolong.cn",
+            "company": "卧龙岗茅庐有限公司",
+            "wechat_unionid": None,
+            "phone": None,
+            "credit_code": None,
+            "address": "南阳卧龙岗",
+        },
+        actor="li.na",
+    )
+    assert bool(answer.candidates["left_entity"].all()) if len(answer.candidates) else True
+    entities = store.entities().set_index("record_id")["entity_id"]
+    assert entities[member] == entity  # not split silently
+    events = store.events()
+    assert "edit_left_entity" in set(events["event"])
+    pending = store.queue.pending()
+    assert ((pending["record_l"] == member) | (pending["record_r"] == member)).any()
+
+
+def test_a_killed_import_leaves_the_store_as_before(store_path, tmp_path) -> None:
+    fresh = generate_leads(50, seed=5).drop(columns=TRUTH)
+    fresh["lead_id"] = "K" + fresh["lead_id"]
+    batch = tmp_path / "batch.csv"
+    fresh.to_csv(batch, index=False)
+    marker = tmp_path / "inside"
+    env = dict(
+        os.environ, LINKAGE_TEST_PAUSE_IN_TRANSACTION="60", LINKAGE_TEST_PAUSE_MARKER=str(marker)
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "linkage.cli", "add", str(store_path), str(batch)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    with RecordStore.open(store_path) as store:
+        assert store.n_records == 3000
+        assert not store.entities()["record_id"].str.startswith("K").any()
+        added = store.add(fresh)  # and it works after the crash
+        assert len(added.entities) == 50
+    with RecordStore.open(store_path) as store:
+        assert store.n_records == 3050
+
+
+def test_retraining_makes_a_new_version_and_remembers_what_scored_what(store) -> None:
+    fresh = generate_leads(20, seed=11).drop(columns=TRUTH)
+    fresh["lead_id"] = "R" + fresh["lead_id"]
+    version = store.retrain(seed=1)
+    assert version == 2 and store.model_version == 2
+    store.add(fresh)
+    models = store.models().set_index("version")
+    assert models.loc[1, "records_scored"] == 3000
+    assert models.loc[2, "records_scored"] == 20
+    again = store.check_one({**fresh.iloc[0].to_dict(), "lead_id": "R-again"})
+    entity = store.entities().set_index("record_id").loc[fresh["lead_id"].iloc[0], "entity_id"]
+    assert again.decision == "auto_merge" and again.entity_id == entity
+
+
+def test_leads_against_contacts_and_customers(tmp_path) -> None:
+    leads = generate_leads(1500, seed=21).drop(columns=TRUTH)
+    contacts = leads.iloc[:1000]
+    customers = (
+        leads.iloc[:1000][["company", "credit_code", "phone", "address"]]
+        .drop_duplicates("company")
+        .reset_index(drop=True)
+    )
+    customers.insert(0, "customer_id", [f"C{i:05d}" for i in range(len(customers))])
+    customers = customers.rename(columns={"company": "客户名称", "phone": "总机"})
+    contact_result = linkage.link(contacts, seed=0, queue=tmp_path / "contacts.linkage")
+    customer_result = linkage.link(
+        customers,
+        roles={"company": "客户名称", "phone": "总机", "record_id": "customer_id"},
+        seed=0,
+        queue=tmp_path / "customers.linkage",
+    )
+    with (
+        RecordStore.build(contact_result, object_name="contact") as contact_store,
+        RecordStore.build(customer_result, object_name="customer") as customer_store,
+    ):
+        lead = leads.iloc[3].to_dict()
+        lead["lead_id"] = "LEAD-1"
+        found = check_all(lead, [contact_store, customer_store])
+        assert set(found["matched_object"]) == {"contact", "customer"}
+        account = found[found["matched_object"] == "customer"].iloc[0]
+        assert account["decision"] in {"auto_merge", "review"}
+        assert customer_store.check_one(lead).matched_object == "customer"
+
+
+@pytest.mark.slow
+def test_ten_batches_are_as_accurate_as_one_link(tmp_path) -> None:
+    leads = generate_leads(8000, seed=3)
+    truth = leads.set_index("lead_id")["true_person_id"]
+    records = leads.drop(columns=TRUTH)
+    full = linkage.link(records, seed=0)
+    full_f1 = clustered_accuracy(
+        full.entities["entity_id"], truth.reindex(full.entities["lead_id"]).to_numpy()
+    ).f1
+    shuffled = records.sample(frac=1, random_state=0).reset_index(drop=True)
+    batches = [shuffled.iloc[i::10] for i in range(10)]
+    first = linkage.link(batches[0], model=full.model, queue=tmp_path / "p.linkage")
+    with RecordStore.build(first) as store:
+        for batch in batches[1:]:
+            store.add(batch)
+        entities = store.entities()
+        pending = store.queue.pending()
+    f1 = clustered_accuracy(
+        entities["entity_id"], truth.reindex(entities["record_id"]).to_numpy()
+    ).f1
+    assert len(entities) == len(records)
+    assert abs(f1 - full_f1) <= 0.01, (f1, full_f1)
+    assert len(pending) > 0 and len(full.review) > 0  # review items wait in both
+
+
+def test_the_command_line_builds_checks_and_adds(tmp_path, capsys) -> None:
+    from linkage.cli import main
+
+    leads = generate_leads(400, seed=31).drop(columns=TRUTH)
+    stored, fresh = leads.iloc[:300], leads.iloc[300:]
+    stored.to_csv(tmp_path / "leads.csv", index=False)
+    fresh.to_csv(tmp_path / "new.csv", index=False)
+    project = tmp_path / "crm.linkage"
+    argv = ["run", str(tmp_path / "leads.csv"), "-o", str(tmp_path / "out")]
+    assert main([*argv, "--project", str(project), "--store", "lead"]) == 0
+    assert (
+        main(["check", str(project), str(tmp_path / "new.csv"), "-o", str(tmp_path / "c.csv")]) == 0
+    )
+    checked = pd.read_csv(tmp_path / "c.csv")
+    assert len(checked) == 100 and set(checked["decision"]) <= {"auto_merge", "review", "distinct"}
+    assert main(["add", str(project), str(tmp_path / "new.csv"), "--actor", "ops"]) == 0
+    assert "added 100 records" in capsys.readouterr().out
+    assert main(["add", str(project), str(tmp_path / "new.csv")]) == 2  # already stored
+    assert "in the store already" in capsys.readouterr().err
+    with RecordStore.open(project) as store:
+        assert store.n_records == 400
