@@ -377,6 +377,8 @@ def link(
     for name, item in inputs.items():
         frame = schema.read_records(item)
         mapping = schema.resolve_roles(list(frame.columns), roles)
+        if "record_id" not in mapping.roles:
+            frame = frame.copy()  # validate_records adds the generated id column to it
         mapping = schema.validate_records(frame, mapping)
         frames[name], mappings[name] = frame, mapping
         logger.info("input %r: %d records, roles:\n%s", name, len(frame), mapping.describe())

@@ -328,7 +328,7 @@ def _closest(name: str, candidates: list[str]) -> str:
 
 
 def read_records(data: Any) -> pd.DataFrame:
-    """Read the input into a pandas DataFrame without changing the caller's object.
+    """Read the input into a pandas DataFrame; the caller's object is never changed.
 
     Accepts a pandas DataFrame, a pyarrow Table, a DuckDB relation, or a path to a CSV or
     Parquet file. CSV files are read with every column as text, so that phone numbers and
@@ -338,7 +338,9 @@ def read_records(data: Any) -> pd.DataFrame:
         InputError: an unsupported type, a missing file or an unknown file extension.
     """
     if isinstance(data, pd.DataFrame):
-        return data.copy()
+        # No copy: nothing downstream writes to it (validate_records copies before it
+        # adds a generated id column).
+        return data
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.exists():

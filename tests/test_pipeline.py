@@ -149,6 +149,7 @@ def test_no_id_column_generates_stable_ids(sample) -> None:
     assert first.entities[id_column].is_unique
     assert first.entities[id_column].tolist() == second.entities[id_column].tolist()
     assert first.roles["records"].generated_id
+    assert "linkage_id" not in subset.columns  # the caller's frame is left alone
 
 
 def test_duplicate_ids_get_a_clear_error(sample) -> None:

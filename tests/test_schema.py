@@ -129,7 +129,7 @@ def test_reads_pandas_pyarrow_duckdb_csv_and_parquet(tmp_path) -> None:
     ):
         frame = read_records(source)
         assert frame["id"].tolist() == ["001", "002"]  # leading zeros kept
-    assert read_records(df) is not df
+    pd.testing.assert_frame_equal(read_records(df), df)
 
 
 def test_unreadable_inputs_say_what_is_accepted(tmp_path) -> None:
