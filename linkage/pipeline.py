@@ -128,6 +128,29 @@ class LinkResult:
 
     # -- the merge workflow: golden records, lineage, history, undo, erasure -----------------
 
+    def blocking_analysis(self, record_sample_proportion: float = 1.0) -> pd.DataFrame:
+        """splink's blocking analysis of the rules this run used: per rule, the pairs it adds
+        beyond the rules before it (``marginal``) and the running total (``cumulative``).
+
+        ``result.blocking`` has linkage's own per-rule counts (taken before scoring, with
+        the values the guard left out); this is splink's count of distinct pairs.
+        """
+        from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+        if self._context is None or self.model is None:
+            raise ModelError("this result has no blocking to analyse (a single record)")
+        rules = self.model.config["blocking_rules"]
+        counted = count_comparisons_from_blocking_rules(
+            list(self._context.linker._input_tables_dict.values()),
+            blocking_rules=[block_on_key(blocking_mod.BlockingRule(**r)) for r in rules],
+            link_type=self.model.config["link_type"],
+            unique_id_column_name="rid",
+            record_sample_proportion=record_sample_proportion,
+        )
+        frame = pd.DataFrame(counted)  # splink returns one TypedDict per rule
+        frame.insert(0, "rule", [r["name"] for r in rules])
+        return frame
+
     @property
     def golden(self) -> pd.DataFrame:
         """One golden record per entity: ``entity_id``, ``n_records``, ``record_ids``, then

@@ -241,3 +241,12 @@ def test_redecide_changes_decisions_not_scores(sample_result) -> None:
     assert stricter.n_entities > sample_result.n_entities
     same_entities = sample_result.redecide(linkage.Thresholds(-2, 8), recluster=False)
     pd.testing.assert_frame_equal(same_entities.entities, sample_result.entities)
+
+
+def test_splink_blocking_analysis_counts_the_pairs_scored(sample_result) -> None:
+    analysis = sample_result.blocking_analysis()
+    assert analysis["rule"].tolist() == [
+        r["name"] for r in sample_result.model.config["blocking_rules"]
+    ]
+    assert analysis["cumulative_comparison_count"].iloc[-1] == len(sample_result.pairs)
+    assert (analysis["marginal_comparison_count"] >= 0).all()
