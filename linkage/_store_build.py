@@ -23,10 +23,21 @@ import pandas as pd
 from linkage import blocking, clustering, review, survivorship
 from linkage._sql import quote, run
 from linkage.errors import InputError, StoreError
+from linkage.incremental import _missing
 
 if TYPE_CHECKING:
     from linkage.incremental import AddResult, CheckResult, RecordStore
 
+# The store's tables built from a link result (besides store_models, the model versions).
+_STORE_TABLES = (
+    "store_records",
+    "store_lookup",
+    "store_keys",
+    "store_counts",
+    "store_phone_names",
+    "store_golden",
+    "store_lineage",
+)
 _QUEUE_TABLES = (
     "project_records",
     "project_entity_ids",
@@ -120,16 +131,7 @@ def build_store(
                     guarded.setdefault(rule.key_column, []).append(str(item["value"]))
             mapping = next(iter(ctx.mappings.values())).roles
             with queue._transaction() as tx:
-                for table in (
-                    "store_models",
-                    "store_records",
-                    "store_lookup",
-                    "store_keys",
-                    "store_counts",
-                    "store_phone_names",
-                    "store_golden",
-                    "store_lineage",
-                ):
+                for table in ("store_models", *_STORE_TABLES):
                     run(tx, f"DROP TABLE IF EXISTS {table}")
                 if copy_queue:
                     for table in _QUEUE_TABLES:
@@ -162,15 +164,7 @@ def build_store(
                     "INSERT INTO store_models VALUES (1, ?, ?, ?)",
                     [review.now(), "from link", json.dumps(result.model.to_dict(), default=str)],
                 )
-                for table in (
-                    "store_records",
-                    "store_lookup",
-                    "store_keys",
-                    "store_counts",
-                    "store_phone_names",
-                    "store_golden",
-                    "store_lineage",
-                ):
+                for table in _STORE_TABLES:
                     run(
                         tx, f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [files[table]]
                     )
@@ -973,7 +967,7 @@ def edit_record(
         stored = _storable(derived).iloc[0].to_dict()
         for column, value in stored.items():
             if column in found.columns:
-                sets[column] = None if _is_missing(value) else value
+                sets[column] = None if _missing(value) else value
         for column, value in _key_columns(probes, store._state["rules"]).iloc[0].items():
             sets[column] = value
         assignments = ", ".join(f"{quote(c)} = ?" for c in sets)
@@ -1022,15 +1016,6 @@ def edit_record(
     return result
 
 
-def _is_missing(value: Any) -> bool:
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _adjust_tf(
     tx: duckdb.DuckDBPyConnection,
     store: RecordStore,
@@ -1042,8 +1027,8 @@ def _adjust_tf(
     for column in scorer.tf_columns:
         old = row.get(column)
         new = derived[column].iloc[0] if column in derived.columns else None
-        old = None if _is_missing(old) else str(old)
-        new = None if _is_missing(new) else str(new)
+        old = None if _missing(old) else str(old)
+        new = None if _missing(new) else str(new)
         if old == new:
             continue
         if old is not None:

@@ -1286,7 +1286,7 @@ def _golden_rows(con: duckdb.DuckDBPyConnection, entities: Sequence[str]) -> dic
 
 
 def _missing(value: Any) -> bool:
-    if isinstance(value, (list, np.ndarray)):
+    if isinstance(value, (list, tuple, np.ndarray)):
         return False
     try:
         return bool(pd.isna(value))

@@ -28,7 +28,7 @@ from linkage import blocking as blocking_mod
 from linkage import clustering, decisions, review, schema, survivorship
 from linkage import comparisons as comparisons_mod
 from linkage import model as model_mod
-from linkage._sql import run
+from linkage._sql import quote, run
 from linkage.errors import ConfigError, InputError, ModelError
 
 logger = logging.getLogger("linkage")
@@ -1242,7 +1242,7 @@ def _members_view(result: LinkResult) -> str:
         or c in ("created_at_ts", "updated_at_ts")
         or c in ("mobile_e164", "phone_e164", "email_clean", "wechat_unionid_clean")
     ]
-    picked = "".join(f", d.{_quote(c)}" for c in wanted if c not in work.columns)
+    picked = "".join(f", d.{quote(c)}" for c in wanted if c not in work.columns)
     run(
         con,
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT w.*{picked} FROM {name}_work w "
@@ -1257,12 +1257,6 @@ def _as_text(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _quote(identifier: str) -> str:
-    from linkage._sql import quote
-
-    return quote(identifier)
 
 
 def _golden_tables(result: LinkResult) -> survivorship.GoldenTables:
@@ -1353,7 +1347,7 @@ def _history(result: LinkResult, entity_id: str | None) -> pd.DataFrame:
     rest = [c for c in ctx.work.columns if c not in first and c not in ("rid", "source_dataset")]
     where, params = ("WHERE entity_id = ?", [entity_id]) if entity_id is not None else ("", [])
     frame = ctx.con.execute(
-        f"SELECT {', '.join(_quote(c) for c in first + rest)}, {order} AS at FROM {members} "
+        f"SELECT {', '.join(quote(c) for c in first + rest)}, {order} AS at FROM {members} "
         f"{where} ORDER BY entity_id, {order} NULLS LAST, rid",
         params,
     ).df()
@@ -1443,16 +1437,16 @@ def _scrub(ctx: _RunContext, rid: int) -> None:
         "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE NOT internal"
     ).fetchall():
         if re.fullmatch(r"linkage_\d+_(golden|lineage|lineage_values)|linkage_members_\d+", name):
-            run(ctx.con, f"DROP {kind} IF EXISTS {_quote(name)}")
+            run(ctx.con, f"DROP {kind} IF EXISTS {quote(name)}")
     for name in [r[0] for r in ctx.con.execute("SHOW TABLES").fetchall()]:
         if re.fullmatch(r"linkage_members_\d+_work", name):
             ctx.con.unregister(name)
     tables = [r[0] for r in ctx.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
     for table in tables:
         columns = {
-            r[0] for r in ctx.con.execute(f"SELECT * FROM {_quote(table)} LIMIT 0").description
+            r[0] for r in ctx.con.execute(f"SELECT * FROM {quote(table)} LIMIT 0").description
         }
         if "rid" in columns:
-            run(ctx.con, f"DELETE FROM {_quote(table)} WHERE rid = ?", [rid])
+            run(ctx.con, f"DELETE FROM {quote(table)} WHERE rid = ?", [rid])
         elif {"rid_l", "rid_r"} <= columns:
-            run(ctx.con, f"DELETE FROM {_quote(table)} WHERE rid_l = ? OR rid_r = ?", [rid, rid])
+            run(ctx.con, f"DELETE FROM {quote(table)} WHERE rid_l = ? OR rid_r = ?", [rid, rid])
