@@ -232,7 +232,7 @@ def _nfkc_clean(raw: pa.Array) -> pa.Array:
         )
         text = _replace_masked(text, odd_space, collapsed)
     text = pc.utf8_trim_whitespace(text)
-    missing = pc.is_in(pc.utf8_lower(text), value_set=pa.array(_MISSING_TOKENS))
+    missing = pc.is_in(pc.utf8_lower(text), value_set=_value_set(tuple(_MISSING_TOKENS)))
     return pc.if_else(missing, pa.scalar(None, pa.string()), text)
 
 
@@ -257,9 +257,30 @@ def _to_simplified(text: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, pa.array(needs), pa.array(converted, type=pa.string()))
 
 
-def _matches(text: pa.Array, pattern: str) -> np.ndarray:
-    """numpy bool: does the (re2) pattern match; False for null."""
+def _matches(text: pa.Array, pattern: str, where: np.ndarray | None = None) -> np.ndarray:
+    """numpy bool: does the (re2) pattern match; False for null (and outside ``where``).
+
+    re2 compiles the pattern on every call, which costs more than matching when the array
+    is short (a single form check) and the pattern a big alternation: null-only input and
+    an empty ``where`` skip the call altogether.
+    """
+    if where is not None:
+        if not where.any():
+            return np.zeros(len(text), dtype=bool)
+        if not where.all():
+            out = np.zeros(len(text), dtype=bool)
+            idx = np.flatnonzero(where)
+            out[idx] = _matches(text.take(pa.array(idx, type=pa.int64())), pattern)
+            return out
+    if text.null_count == len(text):
+        return np.zeros(len(text), dtype=bool)
     return np.asarray(pc.fill_null(pc.match_substring_regex(text, pattern), False))
+
+
+@lru_cache(maxsize=64)
+def _value_set(words: frozenset[str] | tuple[str, ...]) -> pa.Array:
+    """A word set as the arrow array ``pc.is_in`` wants (built once per set)."""
+    return pa.array(sorted(words), type=pa.string())
 
 
 def _null_strings(n: int) -> pa.Array:
@@ -282,12 +303,23 @@ def _replace_masked(base: pa.Array, mask: np.ndarray, values: Sequence[Any] | pa
 
 def _extract_where(text: pa.Array, mask: np.ndarray, pattern: str) -> pa.Array:
     """``pc.extract_regex`` run only where ``mask`` (null elsewhere): a cheap pre-filter
-    keeps re2's slow capture pass off the values that cannot match."""
+    keeps re2's slow capture pass (and, with nothing to match, its compile) off the values
+    that cannot match."""
     idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return pa.nulls(len(text), _extract_type(pattern))
+    if len(idx) == len(text):
+        return pc.extract_regex(text, pattern)
     match = pc.extract_regex(text.take(pa.array(idx, type=pa.int64())), pattern)
     positions = np.full(len(text), -1, dtype=np.int64)
     positions[idx] = np.arange(len(idx))
     return match.take(pa.array(positions, mask=positions < 0))
+
+
+@lru_cache(maxsize=256)
+def _extract_type(pattern: str) -> pa.DataType:
+    """The struct type ``pc.extract_regex`` gives for ``pattern`` (its named groups)."""
+    return pc.extract_regex(pa.array([], type=pa.string()), pattern).type
 
 
 def _map_distinct(text: pa.Array, func: Callable[[str], str | None]) -> pa.Array:
@@ -597,9 +629,10 @@ def _cn_phone_fast(candidate: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarra
     land_n = _group(pc.extract_regex(compact, r"^(?:(?:\+86|0086)0?|0)(?P<n>[1-9]\d{8,10})$"), "n")
     mobile_re, other_re = _cn_patterns()
     is_mobile = _matches(mobile_n, mobile_re)
-    is_land = _matches(land_n, other_re) & ~_matches(land_n, mobile_re)
+    is_land = _matches(land_n, other_re)
+    is_land &= ~_matches(land_n, mobile_re, where=is_land)
     national = pc.coalesce(mobile_n, land_n)
-    ok = ~_matches(national, _PHONE_PLACEHOLDER_RE2)
+    ok = ~_matches(national, _PHONE_PLACEHOLDER_RE2, where=is_mobile | is_land)
     return national, is_mobile & ok, is_land & ok
 
 
@@ -651,12 +684,10 @@ def _phone_batch(raw: pa.Array, region: str) -> dict[str, pa.Array]:
         kind = _set_where(kind, is_land, "landline")
         extension = pc.if_else(pa.array(fast), ext, extension)
         # 7-8 digit local numbers: no area code, cannot be dialled from outside the city.
-        local_only = (
-            ~fast
-            & _matches(text, r"^[2-9]\d{6,7}$")
-            & ~_matches(text, _PHONE_PLACEHOLDER_RE2)
-            & ~_matches(text, _cn_patterns()[1])  # a few 8-digit service numbers are valid
-        )
+        local_only = _matches(text, r"^[2-9]\d{6,7}$", where=~fast)
+        local_only &= ~_matches(text, _PHONE_PLACEHOLDER_RE2, where=local_only)
+        # A few 8-digit service numbers are valid.
+        local_only &= ~_matches(text, _cn_patterns()[1], where=local_only)
         valid = _set_where(valid, local_only, False)
         problem = _set_where(problem, local_only, "landline without area code")
         slow &= ~fast & ~local_only
@@ -823,7 +854,18 @@ def _company_patterns() -> dict[str, str]:
         ),
         "en_lead": rf"^(?P<reg>{_re2_alternation(english)})\s+",
         "en_trail": rf"\s+(?P<reg>{_re2_alternation(english)})$",
+        # Gates (see _cut): what every match of the pattern above them starts or ends with.
+        "branch_gate": r"(?:分公司|分店|分厂|办事处)\)?$",
+        "en_lead_gate": f"^[{_re2_class({w[0] for w in english})}]",
+        "en_trail_gate": f"[{_re2_class({w[-1] for w in english})}]$",
     }
+
+
+def _re2_class(chars: set[str]) -> str:
+    """A re2 character class body matching exactly ``chars`` (letters and digits only)."""
+    if not all(c.isascii() and c.isalnum() for c in chars):
+        raise ValueError(f"only ASCII letters and digits expected, got {sorted(chars)}")
+    return "".join(sorted(chars))
 
 
 @lru_cache(maxsize=1)
@@ -848,7 +890,7 @@ def _cut_prefix(text: pa.Array, words: frozenset[str]) -> tuple[pa.Array, pa.Arr
     matched = _null_strings(len(text))
     for k in sorted({len(w) for w in words}):  # longer prefixes overwrite shorter ones
         head = pc.utf8_slice_codeunits(text, 0, k)
-        hit = pc.fill_null(pc.is_in(head, value_set=pa.array(sorted(words))), False)
+        hit = pc.fill_null(pc.is_in(head, value_set=_value_set(words)), False)
         matched = pc.if_else(hit, head, matched)
     lengths = pc.fill_null(pc.utf8_length(matched), 0).to_numpy(zero_copy_only=False)
     if not lengths.any():
@@ -859,14 +901,34 @@ def _cut_prefix(text: pa.Array, words: frozenset[str]) -> tuple[pa.Array, pa.Arr
     return pa.array(rest, type=pa.string()), matched
 
 
-def _cut(text: pa.Array, pattern: str) -> tuple[pa.Array, pa.Array]:
-    """(text with the first match of ``pattern`` removed, the ``extract_regex`` match)."""
-    match = pc.extract_regex(text, pattern)
+def _cut(
+    text: pa.Array, pattern: str, *, anchor: str, gate: str | None = None
+) -> tuple[pa.Array, pa.Array]:
+    """(text with the first match of ``pattern`` removed, the ``extract_regex`` match).
+
+    ``pattern`` is anchored: it matches a suffix (``anchor="end"``) or a prefix
+    (``"start"``), so the cut is a slice of the matched length and re2 compiles the
+    pattern once, not twice. ``gate``: a small pattern every match must also match (a
+    suffix every alternative ends with): the big pattern runs on those values only, and
+    not at all when none passes (a form check is one value).
+    """
+    if anchor not in ("start", "end"):
+        raise ValueError(f"anchor must be 'start' or 'end', not {anchor!r}")
+    candidates = np.asarray(text.is_valid())
+    if gate is not None:
+        candidates = _matches(text, gate, where=candidates)
+    match = _extract_where(text, candidates, f"(?P<_cut>{pattern})")
     matched = np.asarray(match.is_valid())
     if not matched.any():
         return text, match
-    rest = pc.replace_substring_regex(text, pattern, "", max_replacements=1)
-    return rest, match
+    keep = pa.array(matched)
+    values = text.filter(keep).to_pylist()
+    cuts = pc.struct_field(match, "_cut").filter(keep).to_pylist()
+    if anchor == "end":
+        rest = [v[: len(v) - len(c)] for v, c in zip(values, cuts, strict=True)]
+    else:
+        rest = [v[len(c) :] for v, c in zip(values, cuts, strict=True)]
+    return _replace_masked(text, matched, rest), match
 
 
 def _region_canonical(text: str) -> str | None:
@@ -892,27 +954,28 @@ def _company_batch(raw: pa.Array) -> dict[str, pa.Array]:
     text = pc.utf8_lower(text)
     text = pc.replace_substring_regex(text, r"[\[【〔〖{〈]", "(")
     text = pc.replace_substring_regex(text, r"[\]】〕〗}〉]", ")")
-    for _ in range(2):  # no spaces between Han characters / brackets ("华信 (北京)")
-        text = pc.replace_substring_regex(text, rf"([{_HAN}()])\s+([{_HAN}()])", r"\1\2")
+    if _matches(text, r"\s").any():
+        for _ in range(2):  # no spaces between Han characters / brackets ("华信 (北京)")
+            text = pc.replace_substring_regex(text, rf"([{_HAN}()])\s+([{_HAN}()])", r"\1\2")
     clean = text
 
-    rest, branch = _cut(clean, pat["branch"])
+    rest, branch = _cut(clean, pat["branch"], anchor="end", gate=pat["branch_gate"])
     branch_region = pc.coalesce(_group(branch, "r1"), _group(branch, "r2"))
     has_branch = np.asarray(_group(branch, "br").is_valid())
     provinces, cities, bracket_words = _company_region_words()
 
     def cut_bracket(values: pa.Array) -> tuple[pa.Array, pa.Array]:
-        stripped, match = _cut(values, pat["bracket"])
+        stripped, match = _cut(values, pat["bracket"], anchor="end", gate=r"\)$")
         word = _group(match, "reg")
         is_region = pc.or_(
-            pc.is_in(word, value_set=pa.array(sorted(bracket_words))),
-            pc.is_in(_strip_regex(word, r"(?:省|市)$"), value_set=pa.array(sorted(bracket_words))),
+            pc.is_in(word, value_set=_value_set(bracket_words)),
+            pc.is_in(_strip_regex(word, r"(?:省|市)$"), value_set=_value_set(bracket_words)),
         )
         is_region = pc.fill_null(is_region, False)
         return pc.if_else(is_region, stripped, values), pc.if_else(is_region, word, None)
 
     rest, bracket_after = cut_bracket(rest)
-    rest, legal = _cut(rest, pat["legal"])
+    rest, legal = _cut(rest, pat["legal"], anchor="end")
     legal_form = pc.coalesce(_group(legal, "cn"), _group(legal, "en"))
     rest, bracket_before = cut_bracket(rest)
 
@@ -924,8 +987,8 @@ def _company_batch(raw: pa.Array) -> dict[str, pa.Array]:
     rest = pc.if_else(pa.array(has_prefix), stripped, rest)
     prefix_region = pc.if_else(pa.array(has_prefix), pc.coalesce(c_reg, p_reg), _null_strings(n))
 
-    rest, lead = _cut(rest, pat["en_lead"])
-    rest, trail = _cut(rest, pat["en_trail"])
+    rest, lead = _cut(rest, pat["en_lead"], anchor="start", gate=pat["en_lead_gate"])
+    rest, trail = _cut(rest, pat["en_trail"], anchor="end", gate=pat["en_trail_gate"])
 
     core = pc.utf8_trim(rest, characters=" ,.-·&()_/")
     core = pc.if_else(pc.equal(core, ""), _null_strings(n), core)
@@ -1256,8 +1319,9 @@ def _person_name_batch(raw: pa.Array) -> dict[str, Any]:
     """Person-name columns per distinct value (Python per distinct name, cached pinyin)."""
     n = len(raw)
     text = pc.utf8_lower(_to_simplified(_nfkc_clean(raw)))
-    for _ in range(2):  # "马 晶" -> "马晶": spaces between Han characters are typing noise
-        text = pc.replace_substring_regex(text, rf"([{_HAN}]) ([{_HAN}])", r"\1\2")
+    if _matches(text, " ").any():
+        for _ in range(2):  # "马 晶" -> "马晶": spaces between Han characters are typing noise
+            text = pc.replace_substring_regex(text, rf"([{_HAN}]) ([{_HAN}])", r"\1\2")
     values = text.to_pylist()
     results = [(None,) * 7 + (None,) if v is None else _person_name_one(v) for v in values]
     cols = list(zip(*results, strict=True)) if results else [()] * 8
