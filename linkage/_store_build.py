@@ -414,7 +414,8 @@ def _group_pairs(
     if len(to_store):
         con.register("linked_entities", pd.DataFrame({"entity_id": to_store["entity_id"].unique()}))
         members = con.execute(
-            "SELECT rid, entity_id FROM store_lookup SEMI JOIN linked_entities USING (entity_id)"
+            "SELECT rid, entity_id FROM store_lookup SEMI JOIN linked_entities USING (entity_id) "
+            "ORDER BY rid"
         ).df()
         con.unregister("linked_entities")
         sizes = members.groupby("entity_id")["rid"].transform("size")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -124,6 +125,49 @@ def test_check_one_and_the_frame_path_agree(template, store) -> None:
         assert one.entity_id == (None if pd.isna(row["entity_id"]) else row["entity_id"])
         if one.match_weight is not None:
             assert abs(one.match_weight - row["match_weight"]) < 1e-9
+
+
+def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store) -> None:
+    """Term frequencies and shared-number flags: computed in Python for a form check, in
+    SQL for an import; both from the same counts, and equal."""
+    fresh = generate_leads(80, seed=78).drop(columns=TRUTH)
+    fresh["lead_id"] = "S" + fresh["lead_id"]
+    # A switchboard is born inside the batch: one number, several new names.
+    fresh.loc[:4, "phone"] = "010-62345678"
+    fresh.loc[5:7, "mobile"] = fresh.loc[0, "mobile"]
+    con, scorer = store._cursor(), store._scorer()
+    work, ids = store._role_frame(fresh, None, require_ids=False)
+    probes = store._prepare(con, work, ids, scorer)
+    pairs = store._candidate_pairs(con, probes, exclude_self=False)
+    stored_rids = np.unique(pairs["rid"].to_numpy(np.int64))
+    payloads = probes.payload_list(scorer.payload_columns)
+    names = probes.derived["person_name_key"].tolist()
+    totals = store._state["totals"]
+    columns = ", ".join(f'"{c}"' for c in scorer.extra_columns)
+    read = f"SELECT rid, {columns} FROM {scorer.rows_table} ORDER BY rid"
+
+    scorer.stage_batch(con, probes.rids, payloads, probes.is_new, names, stored_rids, totals)
+    batch = con.execute(read).df()
+    stored = con.execute(
+        "SELECT rid, payload FROM store_lookup WHERE rid IN (SELECT unnest(?::BIGINT[]))",
+        [stored_rids.tolist()],
+    ).fetchall()
+    scorer.stage_rows(
+        con,
+        store._index().counts.get,
+        probes.rids.tolist(),
+        [json.loads(p) for p in payloads],
+        probes.is_new.tolist(),
+        names,
+        [r for r, _ in stored],
+        [p for _, p in stored],
+        totals,
+    )
+    single = con.execute(read).df()
+    assert len(batch) == len(fresh) + len(stored_rids) > len(fresh)
+    pd.testing.assert_frame_equal(batch, single)
+    assert batch["phone_shared"].sum() >= 5  # the new switchboard, on every record with it
+    assert batch[[f"tf_{c}" for c in scorer.tf_columns]].notna().any().all()
 
 
 def test_errors_are_clear(store, store_path, tmp_path) -> None:
