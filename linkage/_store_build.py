@@ -23,7 +23,7 @@ import pandas as pd
 from linkage import blocking, clustering, review, survivorship
 from linkage._sql import quote, run
 from linkage.errors import InputError, StoreError
-from linkage.incremental import _missing
+from linkage.incremental import _GOLDEN_DERIVED, _missing
 
 if TYPE_CHECKING:
     from linkage.incremental import AddResult, CheckResult, RecordStore
@@ -442,8 +442,8 @@ def _group_pairs(
         sizes = clustering.group_sizes(groups)
         candidate = np.flatnonzero((sizes >= 3) & (sizes <= max_group_size))
         rows = []
-        by_group = pd.Series(candidate).groupby(groups[candidate]).agg(list)
-        for nodes in by_group:
+        for nodes in _shared_groups(candidate, groups[candidate]):
+            nodes = nodes.tolist()
             for i, x in enumerate(nodes):
                 for y in nodes[i + 1 :]:
                     if (probes.rids[x], probes.rids[y]) not in done:
@@ -451,6 +451,19 @@ def _group_pairs(
         if rows:
             batch_pairs = pd.DataFrame(rows, columns=["a", "b"])
     return store_pairs, batch_pairs
+
+
+def _shared_groups(nodes: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """``nodes`` grouped by ``labels`` (in label order, nodes in their order), groups of
+    two or more only: a pandas groupby-to-list runs Python per group, most of which here
+    are single records."""
+    if len(nodes) == 0:
+        return []
+    order = np.argsort(labels, kind="stable")
+    nodes, labels = nodes[order], labels[order]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    stops = np.r_[starts[1:], len(labels)]
+    return [nodes[a:b] for a, b in zip(starts, stops, strict=True) if b - a >= 2]
 
 
 def _cluster_batch(
@@ -503,8 +516,8 @@ def _cluster_batch(
     groups = clustering.connected_components(total, left, right)
     hard_l, hard_r = [], []
     entity_nodes = np.arange(n, total)
-    by_group = pd.Series(entity_nodes).groupby(groups[entity_nodes]).agg(list)
-    for members in by_group:
+    for members in _shared_groups(entity_nodes, groups[entity_nodes]):
+        members = members.tolist()
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 hard_l.append(a)
@@ -880,23 +893,25 @@ def _rebuild_golden(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
     if not entities:
         return
     tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
+    # Only the columns survivorship reads: the scan reads every stored record's values.
+    stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
+    wanted = [
+        c
+        for c in stored
+        if c in ("rid", "entity_id", "source_dataset", "record_id")
+        or (c.startswith("raw_") and c != "raw_record_id")
+        or c.endswith("_valid")
+        or c in _GOLDEN_DERIVED
+    ]
     members = tx.execute(
-        "SELECT * FROM store_records SEMI JOIN touched_entities USING (entity_id)"
+        f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records "
+        "SEMI JOIN touched_entities USING (entity_id)"
     ).df()
     raw = [c for c in members.columns if c.startswith("raw_") and c != "raw_record_id"]
     renamed = members.rename(columns={c: c[4:] for c in raw})
     roles = [c[4:] for c in raw]
     derived = [c for c in members.columns if c.endswith("_valid")] + [
-        c
-        for c in (
-            "created_at_ts",
-            "updated_at_ts",
-            "mobile_e164",
-            "phone_e164",
-            "email_clean",
-            "wechat_unionid_clean",
-        )
-        if c in members.columns
+        c for c in _GOLDEN_DERIVED if c in members.columns
     ]
     keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
     keep = list(dict.fromkeys(c for c in keep if c in renamed.columns))

@@ -1296,64 +1296,113 @@ class _Scorer:
         return [c for c in dict.fromkeys(columns) if c in self.types]
 
     def _batch_sql(self, typed: Mapping[str, str], totals: Mapping[str, int]) -> str:
-        def v(column: str, table: str = "t") -> str:
-            return f"CAST({table}.v.{quote(column)} AS VARCHAR)"
+        """The INSERT that stages an import: one long table of the values the store-wide
+        columns depend on, one pass over ``store_counts`` for all of their counts, then
+        one row per record again."""
 
+        def v(column: str) -> str:
+            return f"CAST(t.v.{quote(column)} AS VARCHAR)"
+
+        source = (
+            "SELECT rid, payload FROM linkage_batch_probes UNION ALL "
+            "SELECT l.rid, l.payload FROM store_lookup l "
+            "SEMI JOIN linkage_batch_stored w USING (rid)"
+        )
+        if not self.extra_columns:
+            return f"INSERT INTO {self.rows_table} (rid, payload) {source}"
         structure = json.dumps(dict(typed)).replace("'", "''")
         ctes = [
             "src AS (SELECT rid, payload, is_new, name FROM linkage_batch_probes UNION ALL "
             "SELECT l.rid, l.payload, false, NULL FROM store_lookup l "
             "SEMI JOIN linkage_batch_stored w USING (rid))",
             f"t AS (SELECT rid, payload, is_new, CAST(name AS VARCHAR) AS name, "
-            f"json_transform(payload, '{structure}') AS v "
-            "FROM src)",
+            f"json_transform(payload, '{structure}') AS v FROM src)",
         ]
-        selects = ["t.rid", "t.payload"]
-        joins = []
+        # vals: (rid, is_new, slot, value, lookup); slot i < 1000 is the i-th term-frequency
+        # column, 1000 + j the j-th phone with a shared flag.
+        parts = []
+        tf_slots = [i for i, c in enumerate(self.tf_columns) if c in typed]
+        for i in tf_slots:
+            column = self.tf_columns[i]
+            parts.append(
+                f"SELECT t.rid, t.is_new, {i} AS slot, {v(column)} AS value, "
+                f"'{_count_key('tf', column, '')}' || {v(column)} AS lookup "
+                f"FROM t WHERE {v(column)} IS NOT NULL"
+            )
+        for j, phone in enumerate(self.shared_phones):
+            number = v(f"{phone}_e164")
+            parts.append(
+                f"SELECT t.rid, t.is_new, {1000 + j}, {number}, 'pc:' || {number} "
+                f"FROM t WHERE {number} IS NOT NULL"
+            )
+        if not parts:
+            parts.append(
+                "SELECT NULL::BIGINT, NULL::BOOLEAN, NULL::INTEGER, NULL::VARCHAR, "
+                "NULL::VARCHAR LIMIT 0"
+            )
+        ctes.append(
+            "vals (rid, is_new, slot, value, lookup) AS (" + " UNION ALL ".join(parts) + ")"
+        )
+        # New (number, name) pairs: a number's names, pooled over both phone columns.
+        pairs = " UNION ALL ".join(
+            f"SELECT {v(p + '_e164')} AS number, t.name FROM t "
+            f"WHERE t.is_new AND {v(p + '_e164')} IS NOT NULL AND t.name IS NOT NULL"
+            for p in self.pooled_phones
+        )
+        if not (pairs and self.shared_phones):
+            pairs = "SELECT NULL::VARCHAR AS number, NULL::VARCHAR AS name LIMIT 0"
+        ctes.append(f"pairs AS (SELECT DISTINCT number, name FROM ({pairs}))")
+        ctes.append(
+            "counted AS (SELECT lookup, n FROM store_counts SEMI JOIN ("
+            "SELECT lookup FROM vals UNION "
+            "SELECT 'pn:' || number || '|' || name FROM pairs) w USING (lookup))"
+        )
+        ctes.append(
+            "added AS (SELECT p.number, count(*) AS n FROM pairs p LEFT JOIN counted c "
+            "ON c.lookup = 'pn:' || p.number || '|' || p.name "
+            "WHERE coalesce(c.n, 0) = 0 GROUP BY p.number)"
+        )
+        ctes.append(
+            "fresh AS (SELECT lookup, count(*) AS n FROM vals WHERE is_new AND slot < 1000 "
+            "GROUP BY lookup)"
+        )
+        ctes.append(
+            "fresh_totals AS (SELECT slot, count(*) AS n FROM vals WHERE is_new AND slot < 1000 "
+            "GROUP BY slot)"
+        )
+        selects = []
         for i, column in enumerate(self.tf_columns):
-            if column not in typed:  # not read by the model: no frequency to adjust by
-                selects.append("CAST(NULL AS DOUBLE)")
+            if i not in tf_slots:  # not read by the model: no frequency to adjust by
+                selects.append(f"CAST(NULL AS DOUBLE) AS {quote('tf_' + column)}")
                 continue
-            value = v(column)
-            ctes.append(
-                f"new{i} AS (SELECT {value} AS value, count(*) AS n FROM t "
-                f"WHERE t.is_new AND {value} IS NOT NULL GROUP BY ALL)"
+            total = (
+                f"({int(totals.get(column, 0))} + coalesce((SELECT n FROM fresh_totals "
+                f"WHERE slot = {i}), 0))"
             )
-            key = f"'{_count_key('tf', column, '')}' || {value}"
-            joins.append(f"LEFT JOIN store_counts s{i} ON s{i}.lookup = {key}")
-            joins.append(f"LEFT JOIN new{i} ON new{i}.value = {value}")
-            total = f"({int(totals.get(column, 0))} + (SELECT coalesce(sum(n), 0) FROM new{i}))"
+            count = "nullif(coalesce(c.n, 0) + coalesce(f.n, 0), 0)"
             selects.append(
-                f"CASE WHEN {value} IS NULL OR {total} = 0 THEN NULL ELSE "
-                f"CAST(nullif(coalesce(s{i}.n, 0) + coalesce(new{i}.n, 0), 0) AS DOUBLE) "
-                f"/ CAST({total} AS DOUBLE) END"
+                f"max(CASE WHEN x.slot = {i} AND {total} > 0 THEN "
+                f"CAST({count} AS DOUBLE) / CAST({total} AS DOUBLE) END) "
+                f"AS {quote('tf_' + column)}"
             )
-        if self.shared_phones and not self.pooled_phones:
-            ctes.append("added AS (SELECT CAST(NULL AS VARCHAR) AS number, 0 AS n LIMIT 0)")
-        elif self.shared_phones:
-            pairs = " UNION ALL ".join(
-                f"SELECT {v(p + '_e164')} AS number, t.name FROM t "
-                f"WHERE t.is_new AND {v(p + '_e164')} IS NOT NULL AND t.name IS NOT NULL"
-                for p in self.pooled_phones
+        for j, phone in enumerate(self.shared_phones):
+            selects.append(
+                f"bool_or(x.slot = {1000 + j} AND coalesce(c.n, 0) + coalesce(a.n, 0) "
+                f">= {_SHARED_NAMES}) AS {quote(phone + '_shared')}"
             )
-            ctes.append(
-                "added AS (SELECT p.number, count(*) AS n "
-                f"FROM (SELECT DISTINCT * FROM ({pairs})) p "
-                "LEFT JOIN store_counts s ON s.lookup = 'pn:' || p.number || '|' || p.name "
-                "WHERE coalesce(s.n, 0) = 0 GROUP BY p.number)"
-            )
-            for j, phone in enumerate(self.shared_phones):
-                number = v(f"{phone}_e164")
-                joins.append(f"LEFT JOIN store_counts pc{j} ON pc{j}.lookup = 'pc:' || {number}")
-                joins.append(f"LEFT JOIN added a{j} ON a{j}.number = {number}")
-                selects.append(
-                    f"coalesce({number} IS NOT NULL AND coalesce(pc{j}.n, 0) "
-                    f"+ coalesce(a{j}.n, 0) >= {_SHARED_NAMES}, false)"
-                )
+        ctes.append(
+            f"per AS (SELECT x.rid, {', '.join(selects)} FROM vals x "
+            "LEFT JOIN counted c USING (lookup) LEFT JOIN fresh f USING (lookup) "
+            "LEFT JOIN added a ON x.slot >= 1000 AND a.number = x.value GROUP BY x.rid)"
+        )
+        extras = [
+            f"coalesce(per.{quote(c)}, false)" if c.endswith("_shared") else f"per.{quote(c)}"
+            for c in self.extra_columns
+        ]
         columns = ", ".join(quote(c) for c in ["rid", "payload", *self.extra_columns])
         return (
             f"INSERT INTO {self.rows_table} ({columns}) WITH {', '.join(ctes)} "
-            f"SELECT {', '.join(selects)} FROM t {' '.join(joins)}"
+            f"SELECT t.rid, t.payload, {', '.join(extras)} FROM t LEFT JOIN per USING (rid)"
         )
 
     def score(
