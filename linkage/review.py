@@ -536,7 +536,7 @@ class ReviewQueue:
         Returns:
             how many items were added (pairs already in the queue are not added again).
         """
-        from linkage.pipeline import audit_candidates
+        from linkage.workflow import audit_candidates
 
         sample = audit_candidates(
             result, {"auto_merge": n_auto_merge, "distinct": n_distinct}, seed
