@@ -1,23 +1,12 @@
-"""Write ``03_review_and_golden_records.ipynb`` from the cells below, outputs cleared.
-
-Edit the cells here, then run ``python notebooks/make_notebook_03.py``.
-"""
+"""The cells of ``03_review_and_golden_records.ipynb`` (``make_notebooks.py`` writes it)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from cells import Cells
 
-import nbformat as nbf
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(nbf.v4.new_markdown_cell(text.strip()))
-
-
-def code(text: str) -> None:
-    cells.append(nbf.v4.new_code_cell(text.strip()))
+NAME = "03_review_and_golden_records.ipynb"
+cells = Cells()
+md, code = cells.md, cells.code
 
 
 md("""
@@ -212,8 +201,3 @@ from linkage.cli import main
 
 assert main(["review", "list", str(project), "--limit", "5"]) == 0
 """)
-
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.write(nb, Path(__file__).resolve().parent / "03_review_and_golden_records.ipynb")
