@@ -1001,6 +1001,7 @@ def edit_record(
                 [lookup, rid, lookup],
             )
         _adjust_tf(tx, store, row, derived, scorer)
+        _adjust_phone_names(tx, rid, row, derived)
         if left:
             best = con.execute(
                 "SELECT record_key FROM store_lookup WHERE entity_id = ? AND rid <> ? "
@@ -1060,6 +1061,64 @@ def _adjust_tf(
             totals[column] = int(totals.get(column, 0)) + 1
     review._set_meta(tx, "store_tf_totals", json.dumps(totals))
     store._state["totals"] = totals
+
+
+def _adjust_phone_names(
+    tx: duckdb.DuckDBPyConnection, rid: int, row: pd.Series, derived: pd.DataFrame
+) -> None:
+    """Shared-number counts follow an edit: a (number, name) pair only this record held
+    is no longer counted, a pair it brings in is (a number with three or more names is a
+    switchboard, as when the store was built)."""
+
+    def pairs(value: Any) -> set[tuple[str, str]]:
+        name = value("person_name_key")
+        if _missing(name):
+            return set()
+        return {
+            (str(value(p)), str(name))
+            for p in ("mobile_e164", "phone_e164")
+            if not _missing(value(p))
+        }
+
+    old = pairs(lambda c: row.get(c))
+    new = pairs(lambda c: derived[c].iloc[0] if c in derived.columns else None)
+    if old == new:
+        return
+    stored = {r[0] for r in tx.execute("DESCRIBE store_records").fetchall()}
+    phones = [p for p in ("mobile_e164", "phone_e164") if p in stored]
+
+    def held_elsewhere(number: str, name: str) -> bool:
+        either = " OR ".join(f"{quote(p)} = ?" for p in phones)
+        return bool(
+            tx.execute(
+                f"SELECT count(*) FROM store_records WHERE rid <> ? AND person_name_key = ? "
+                f"AND ({either})",
+                [rid, name, *([number] * len(phones))],
+            ).fetchall()[0][0]
+        )
+
+    upsert = (
+        "INSERT INTO store_counts VALUES (?, ?, md5_number_upper(?)) ON CONFLICT (lookup) "
+        "DO UPDATE SET n = store_counts.n + excluded.n"
+    )
+    for number, name in sorted(old - new):
+        if phones and not held_elsewhere(number, name):
+            run(tx, "DELETE FROM store_phone_names WHERE e164 = ? AND name_key = ?", [number, name])
+            # Set to 0 rather than deleted: a deleted key cannot be inserted again in the
+            # same transaction under the unique index.
+            run(tx, "UPDATE store_counts SET n = 0 WHERE lookup = ?", [f"pn:{number}|{name}"])
+            run(tx, "UPDATE store_counts SET n = n - 1 WHERE lookup = ?", [f"pc:{number}"])
+    for number, name in sorted(new - old):
+        known = tx.execute(
+            "SELECT count(*) FROM store_phone_names WHERE e164 = ? AND name_key = ?",
+            [number, name],
+        ).fetchall()[0][0]
+        if not known:
+            run(tx, "INSERT INTO store_phone_names VALUES (?, ?)", [number, name])
+            pn = f"pn:{number}|{name}"
+            run(tx, "INSERT INTO store_counts VALUES (?, 1, md5_number_upper(?)) ON CONFLICT "
+                "(lookup) DO UPDATE SET n = 1", [pn, pn])  # fmt: skip
+            run(tx, upsert, [f"pc:{number}", 1, f"pc:{number}"])
 
 
 def retrain(store: RecordStore, seed: int, note: str | None) -> int:

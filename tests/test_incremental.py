@@ -317,6 +317,43 @@ def test_an_edit_that_leaves_its_entity_is_logged_and_surfaced(store, template) 
     assert ((pending["record_l"] == member) | (pending["record_r"] == member)).any()
 
 
+def test_an_edit_moves_the_shared_number_counts(store) -> None:
+    """A switchboard used by three names stops being one when an edit takes one away, and
+    the number an edit brings in is counted: the same counts a rebuild would have."""
+    con = store._cursor()
+    number, name, rid = con.execute(
+        "SELECT n.e164, n.name_key, min(r.rid) FROM store_phone_names n "
+        "JOIN store_records r ON r.person_name_key = n.name_key AND r.mobile_e164 = n.e164 "
+        "WHERE n.e164 IN (SELECT e164 FROM store_phone_names GROUP BY e164 HAVING count(*) = 1) "
+        "GROUP BY ALL HAVING count(*) = 1 ORDER BY 1 LIMIT 1"
+    ).fetchall()[0]
+    record = con.execute("SELECT record_id FROM store_records WHERE rid = ?", [rid]).fetchall()
+
+    def counts(*lookups: str) -> list[int | None]:
+        found = dict(
+            con.execute(
+                "SELECT lookup, n FROM store_counts WHERE lookup IN (SELECT unnest(?::VARCHAR[]))",
+                [list(lookups)],
+            ).fetchall()
+        )
+        return [found.get(k) for k in lookups]
+
+    assert counts(f"pc:{number}", f"pn:{number}|{name}") == [1, 1]
+    store.edit(record[0][0], {"mobile": "19912345670"}, actor="li.na")
+    assert counts(f"pc:{number}", f"pn:{number}|{name}") == [0, 0]
+    assert counts("pc:+8619912345670", f"pn:+8619912345670|{name}") == [1, 1]
+    pairs = con.execute(
+        "SELECT count(*) FROM store_phone_names WHERE e164 = ? AND name_key = ?", [number, name]
+    ).fetchall()[0][0]
+    assert pairs == 0
+    # Three new names on one number make it shared for a check; taking one away unshares it.
+    for i, who in enumerate(["王芳", "李静", "赵磊"]):
+        store.add(pd.DataFrame([{"lead_id": f"SW-{i}", "name": who, "mobile": "19911112222"}]))
+    assert counts("pc:+8619911112222") == [3]
+    store.edit("SW-2", {"mobile": "19933334444"})
+    assert counts("pc:+8619911112222", "pc:+8619933334444") == [2, 1]
+
+
 def test_a_killed_import_leaves_the_store_as_before(store_path, tmp_path) -> None:
     fresh = generate_leads(50, seed=5).drop(columns=TRUTH)
     fresh["lead_id"] = "K" + fresh["lead_id"]
