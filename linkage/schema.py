@@ -351,8 +351,14 @@ def read_records(data: Any) -> pd.DataFrame:
             return pd.read_csv(path, dtype=str, sep=sep, encoding="utf-8-sig")
         if suffix in {".parquet", ".pq"}:
             return pd.read_parquet(path)
-        if suffix in {".xlsx", ".xls"}:
-            return pd.read_excel(path, dtype=str)
+        if suffix == ".xlsx":
+            # Every cell as text: a phone number must not become 13800138000.0.
+            return pd.read_excel(path, dtype=str, engine="openpyxl")
+        if suffix == ".xls":
+            raise InputError(
+                f"cannot read {str(path)!r}: the old .xls format is not supported; save it "
+                "as .xlsx or .csv"
+            )
         raise InputError(
             f"cannot read {str(path)!r}: expected a .csv, .tsv, .parquet or .xlsx file"
         )

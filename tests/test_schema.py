@@ -132,6 +132,20 @@ def test_reads_pandas_pyarrow_duckdb_csv_and_parquet(tmp_path) -> None:
     pd.testing.assert_frame_equal(read_records(df), df)
 
 
+def test_reads_excel_exports_as_text(tmp_path) -> None:
+    """A CRM's Excel export: ids keep their zeros, phones stay digits, Chinese headers map."""
+    df = pd.DataFrame({"线索编号": ["001", "002"], "手机": ["13800138000", "139-0013-9000"]})
+    df["姓名"] = ["张伟", None]
+    df.to_excel(tmp_path / "leads.xlsx", index=False)
+    frame = read_records(tmp_path / "leads.xlsx")
+    assert frame["线索编号"].tolist() == ["001", "002"]
+    assert frame["手机"].tolist() == ["13800138000", "139-0013-9000"]
+    assert resolve_roles(list(frame.columns)).roles["mobile"] == "手机"
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputError, match=r"save it as \.xlsx or \.csv"):
+        read_records(tmp_path / "old.xls")
+
+
 def test_unreadable_inputs_say_what_is_accepted(tmp_path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         read_records(tmp_path / "missing.csv")
