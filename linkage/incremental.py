@@ -59,7 +59,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from linkage import blocking, decisions, review, schema
+from linkage import blocking, decisions, review, schema, survivorship
 from linkage import model as model_mod
 from linkage._sql import quote, run
 from linkage.errors import (
@@ -78,14 +78,7 @@ STORE_FORMAT_VERSION = 1
 _PASS_THROUGH_ROLES = ("record_id", "source", "owner")
 _SIMPLE_ROLES = ("first_name", "last_name", "national_id", "gender", "job_title")
 # Derived columns survivorship reads, besides the raw values and ``*_valid``.
-_GOLDEN_DERIVED = (
-    "created_at_ts",
-    "updated_at_ts",
-    "mobile_e164",
-    "phone_e164",
-    "email_clean",
-    "wechat_unionid_clean",
-)
+_GOLDEN_DERIVED = survivorship.DERIVED_COLUMNS
 _SHARED_NAMES = 3  # the standardizer's shared_phone_min_names
 
 

@@ -421,9 +421,6 @@ def link(
     if survivorship_rules is not None:
         survivorship.check_rules(role_set, survivorship_rules)
     lap("read")
-    if len(work) < 2:
-        # One record has no pair to compare: it is its own entity.
-        return _single_record_result(work, frames, mappings, model, timings)
 
     match_roles = {r: r for r in role_set if r not in _PASS_THROUGH_ROLES}
     match_roles["record_id"] = "record_id"
@@ -436,6 +433,21 @@ def link(
         derived, problems = _minimal_clean(work, match_roles), _empty_problems()
     derived = _add_simple_clean(derived, role_set)
     lap("standardize")
+    if len(work) < 2:
+        # One record has no pair to compare: it is its own entity.
+        return workflow.single_record_result(
+            work,
+            derived,
+            problems,
+            frames,
+            mappings,
+            model,
+            timings,
+            project=project,
+            keys=keys,
+            survivorship_rules=survivorship_rules,
+            source_priority=source_priority,
+        )
 
     con = connection or duckdb.connect()
     records_view = _register_working_table(con, derived, work.columns)
@@ -757,24 +769,6 @@ def _verdict_pairs(ctx: _RunContext, pending: _Pending) -> pd.DataFrame:
     )
     # The latest verdict on a pair counts (pending ones come last).
     return frame.drop_duplicates(["rid_l", "rid_r"], keep="last")[columns]
-
-
-def _single_record_result(work, frames, mappings, model, timings) -> LinkResult:
-    name = next(iter(frames))
-    id_column = mappings[name].roles["record_id"]
-    entities = pd.DataFrame(
-        {id_column: frames[name][id_column].to_numpy(), "entity_id": work["record_id"].to_numpy()}
-    )
-    logger.info("one record: nothing to compare, it is its own entity")
-    return LinkResult(
-        entities=entities,
-        model=model,
-        roles=mappings,
-        blocking=blocking_mod.BlockingReport(),
-        problems=_empty_problems(),
-        timings=timings,
-        records=work,
-    )
 
 
 def _empty_pairs() -> pd.DataFrame:

@@ -49,6 +49,17 @@ RULES = (
     "union",
 )
 
+#: Derived columns of standardization that the rules read (besides the raw values and
+#: ``<role>_valid``): a members table should carry them where the run has them.
+DERIVED_COLUMNS = (
+    "created_at_ts",
+    "updated_at_ts",
+    "mobile_e164",
+    "phone_e164",
+    "email_clean",
+    "wechat_unionid_clean",
+)
+
 DEFAULT_RULES: dict[str, tuple[str, ...]] = {
     "company": ("valid_first", "source_priority", "longest"),
     "credit_code": ("valid_first", "most_frequent"),

@@ -14,20 +14,35 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from linkage import pipeline, review, schema, survivorship
 from linkage._sql import quote, run
 from linkage.errors import ConfigError, ModelError
+from linkage.survivorship import DERIVED_COLUMNS as _GOLDEN_DERIVED
 
 if TYPE_CHECKING:
     from linkage.pipeline import LinkResult, _Clustered, _Pending, _RunContext
 
 logger = logging.getLogger("linkage")
+
+_MERGE_LOG_COLUMNS = (
+    "entity_id",
+    "event",
+    "record_id_l",
+    "record_id_r",
+    "match_weight",
+    "match_probability",
+    "reason",
+    "actor",
+    "note",
+    "at",
+)
 
 # Names for the tables each golden build leaves in DuckDB, unique within the process.
 _BUILDS = itertools.count(1)
@@ -195,13 +210,7 @@ def _members_view(result: LinkResult) -> str:
             work[column] = work[column].map(_as_text)
     con.register(f"{name}_work", work)
     derived = {r[0] for r in con.execute(f"SELECT * FROM {ctx.records_table} LIMIT 0").description}
-    wanted = [
-        c
-        for c in derived
-        if c.endswith("_valid")
-        or c in ("created_at_ts", "updated_at_ts")
-        or c in ("mobile_e164", "phone_e164", "email_clean", "wechat_unionid_clean")
-    ]
+    wanted = [c for c in derived if c.endswith("_valid") or c in _GOLDEN_DERIVED]
     picked = "".join(f", d.{quote(c)}" for c in wanted if c not in work.columns)
     run(
         con,
@@ -241,18 +250,7 @@ def merge_log(result: LinkResult) -> pd.DataFrame:
     ctx = result._context
     links = result._links if result._links is not None else pd.DataFrame()
     record_ids = ctx.work["record_id"].to_numpy()
-    columns = [
-        "entity_id",
-        "event",
-        "record_id_l",
-        "record_id_r",
-        "match_weight",
-        "match_probability",
-        "reason",
-        "actor",
-        "note",
-        "at",
-    ]
+    columns = list(_MERGE_LOG_COLUMNS)
     if links.empty:
         log = pd.DataFrame(columns=columns)
     else:
@@ -410,3 +408,94 @@ def _scrub(ctx: _RunContext, rid: int) -> None:
             run(ctx.con, f"DELETE FROM {quote(table)} WHERE rid = ?", [rid])
         elif {"rid_l", "rid_r"} <= columns:
             run(ctx.con, f"DELETE FROM {quote(table)} WHERE rid_l = ? OR rid_r = ?", [rid, rid])
+
+
+def single_record_result(
+    work: pd.DataFrame,
+    derived: pd.DataFrame,
+    problems: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    mappings: dict[str, schema.RoleMapping],
+    model: Any,
+    timings: dict[str, float],
+    *,
+    project: review.ReviewQueue,
+    keys: np.ndarray,
+    survivorship_rules: Mapping[str, Any] | None,
+    source_priority: Sequence[str] | None,
+) -> LinkResult:
+    """A run over one record: nothing to compare, so it is its own entity; it is still
+    standardized (its problems listed), registered in the project file, and given a golden
+    record and lineage like any entity."""
+    no_pairs = pd.DataFrame(
+        {
+            "key_l": pd.Series(dtype=object),
+            "key_r": pd.Series(dtype=object),
+            "match_weight": pd.Series(dtype=float),
+            "match_probability": pd.Series(dtype=float),
+            "reason": pd.Series(dtype=object),
+            "decision": pd.Series(dtype=object),
+            "values_l": pd.Series(dtype=object),
+            "values_r": pd.Series(dtype=object),
+        }
+    )
+    tracked = no_pairs[["key_l", "key_r", "decision", "match_weight", "match_probability"]]
+    entity_ids = project.sync(
+        review.RunSync(
+            keys=keys,
+            source_dataset=work["source_dataset"].to_numpy(),
+            record_id=work["record_id"].to_numpy(),
+            labels=np.zeros(len(work), dtype=np.int64),
+            active=np.ones(len(work), dtype=bool),
+            review=no_pairs,
+            tracked=tracked,
+            conflicts=no_pairs,
+            new_run=True,
+        )
+    )
+    members = work.assign(entity_id=entity_ids)
+    for column in members.columns:
+        if members[column].dtype == object and column != "entity_id":
+            members[column] = members[column].map(_as_text)
+    for column in derived.columns:
+        if column not in members.columns and (
+            column.endswith("_valid") or column in _GOLDEN_DERIVED
+        ):
+            members[column] = derived[column].to_numpy()
+    roles = [c for c in work.columns if c not in ("rid", "source_dataset", "record_id")]
+    scratch = duckdb.connect()
+    try:
+        scratch.register("members_frame", members)
+        run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
+        tables = survivorship.build(
+            scratch,
+            "members",
+            roles,
+            rules=survivorship_rules,
+            source_priority=list(source_priority) if source_priority is not None else None,
+        )
+        golden = scratch.execute(f"SELECT * FROM {tables.golden}").df()
+        fields = scratch.execute(
+            f"SELECT * FROM {tables.lineage} ORDER BY entity_id, field, record_id"
+        ).df()
+    finally:
+        scratch.close()
+    name = next(iter(frames))
+    id_column = mappings[name].roles["record_id"]
+    entities = pd.DataFrame(
+        {id_column: frames[name][id_column].to_numpy(), "entity_id": entity_ids}
+    )
+    logger.info("one record: nothing to compare, it is its own entity")
+    result = pipeline.LinkResult(
+        entities=entities,
+        model=model,
+        roles=mappings,
+        blocking=pipeline.blocking_mod.BlockingReport(),
+        problems=problems,
+        timings=timings,
+        records=work,
+    )
+    no_links = pd.DataFrame(columns=_MERGE_LOG_COLUMNS)
+    result._cache["golden"] = golden
+    result._cache["lineage"] = survivorship.Lineage(fields=fields, merge_log=no_links)
+    return result

@@ -199,10 +199,23 @@ def test_hostile_column_names_never_reach_sql(sample) -> None:
     assert result.decision_counts()["auto_merge"] > 0
 
 
-def test_one_row_is_its_own_entity(sample) -> None:
-    result = linkage.link(sample.head(1))
-    assert result.entities["entity_id"].tolist() == [str(sample["lead_id"][0])]
+def test_one_row_is_its_own_entity(sample, tmp_path) -> None:
+    """Nothing to compare, but nothing skipped: standardized, registered, a golden record."""
+    one = sample.head(1).assign(mobile="12345")
+    project = tmp_path / "crm.linkage"
+    result = linkage.link(one, queue=project)
+    lead = str(sample["lead_id"][0])
+    assert result.entities["entity_id"].tolist() == [lead]
     assert result.pairs.empty
+    assert "mobile" in set(result.problems["role"])  # the bad number is flagged
+    golden = result.golden.iloc[0]
+    assert golden["entity_id"] == lead and golden["n_records"] == 1
+    assert golden["person_name"] == sample["name"][0]
+    assert set(result.lineage.fields["entity_id"]) == {lead}
+    assert result.lineage.merge_log.empty
+    with duckdb.connect(str(project), read_only=True) as con:
+        held = con.execute("SELECT record_key, entity_id FROM project_records").fetchall()
+    assert held == [(lead, lead)]
 
 
 def test_too_few_records_to_train_says_how_to_proceed(sample) -> None:
