@@ -384,13 +384,12 @@ class RecordStore:
         own_rid = None
         if id_column is not None and _present(record.get(id_column)):
             key = _record_key(self._state["multi"], "records", _id_text(record[id_column]))
-            # Is it a stored record (an edit or a re-check)? Its key's hash says, in memory.
-            own = self._index().records.get([key])
-            if own:
-                row = con.execute(
-                    "SELECT rid FROM store_lookup WHERE record_key = ?", [key]
-                ).fetchall()
-                own_rid = int(row[0][0]) if row else None
+            # Is it a stored record (an edit or a re-check)? Its key's hash finds the rids,
+            # the keys held in memory confirm one (a hash may collide): no query.
+            hashed = [rid for _, rid in self._index().records.get([key])]
+            if hashed:
+                stored_keys, _ = self._index().rows.get(hashed)
+                own_rid = next((r for r, k in zip(hashed, stored_keys) if k == key), None)
         rid = own_rid if own_rid is not None else self._state["next_rid"]
         lookups = _record_lookups(derived, self._state["rules"], self._state["guarded"])
         candidates: list[tuple[int, str, str, str]] = []

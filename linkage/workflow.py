@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from linkage import pipeline, review, schema, survivorship
+from linkage import blocking, pipeline, review, schema, survivorship
 from linkage._sql import quote, run
 from linkage.errors import ConfigError, ModelError
 from linkage.survivorship import DERIVED_COLUMNS as _GOLDEN_DERIVED
@@ -490,7 +490,7 @@ def single_record_result(
         entities=entities,
         model=model,
         roles=mappings,
-        blocking=pipeline.blocking_mod.BlockingReport(),
+        blocking=blocking.BlockingReport(),
         problems=problems,
         timings=timings,
         records=work,

@@ -108,6 +108,22 @@ def test_a_known_customer_enquiring_again_lands_on_their_entity(template, store)
     assert answer.candidates.iloc[0]["entity_id"] == entity
 
 
+def test_a_stored_record_checked_again_is_not_its_own_match(template, store) -> None:
+    _, result, records = template
+    golden = result.golden.set_index("entity_id")
+    entity = golden[golden["n_records"] >= 2].index[0]
+    member = result.entities.loc[result.entities["entity_id"] == entity, "lead_id"].iloc[0]
+    record = {**records.set_index("lead_id").loc[member].to_dict(), "lead_id": member}
+    answer = store.check_one(record)
+    # As the batch path that leaves each record's own row out: the same best member.
+    frame = pd.DataFrame([record])
+    batch = store._check_frame(frame, None, all_candidates=False, exclude_self=True)
+    assert member not in set(answer.candidates["matched_record"])
+    assert answer.matched_record == batch["matched_record"].iloc[0]
+    assert abs(answer.match_weight - batch["match_weight"].iloc[0]) < 1e-9
+    assert answer.entity_id == entity and answer.decision == "auto_merge"
+
+
 def test_a_stranger_is_new(store) -> None:
     answer = store.check_one({"name": "欧阳娜娜", "mobile": "19912345678", "company": "无此公司"})
     assert answer.is_new and answer.decision == "distinct"
