@@ -13,8 +13,7 @@ The public API: :func:`link` runs the whole flow; the objects below configure it
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from linkage._version import __version__
 from linkage.blocking import BlockingRule
 from linkage.decisions import DecisionPolicy, RoutingRule, Thresholds
 from linkage.errors import (

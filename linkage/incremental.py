@@ -232,7 +232,7 @@ class RecordStore:
                 "RecordStore.build(linkage.link(...))"
             )
         if int(meta["store_format_version"]) > STORE_FORMAT_VERSION:
-            from linkage import __version__
+            from linkage._version import __version__
 
             raise QueueVersionError(
                 f"the store in {self.queue.path} was written by a newer linkage (store "

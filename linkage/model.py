@@ -96,7 +96,7 @@ class LinkageModel:
 
     # -- persistence -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        from linkage import __version__
+        from linkage._version import __version__
 
         return {
             "format": "linkage-model",

@@ -216,7 +216,7 @@ class ReviewQueue:
             if "linkage_meta" in tables:
                 stored = _meta(con, "format_version")
                 if stored is not None and int(stored) > FORMAT_VERSION:
-                    from linkage import __version__
+                    from linkage._version import __version__
 
                     raise QueueVersionError(
                         f"{self.path} was written by a newer linkage (project format "
@@ -227,7 +227,7 @@ class ReviewQueue:
             for statement in _SCHEMA:
                 run(con, statement)
             if _meta(con, "format_version") is None:
-                from linkage import __version__
+                from linkage._version import __version__
 
                 _set_meta(con, "format_version", str(FORMAT_VERSION))
                 _set_meta(con, "linkage_version", __version__)
