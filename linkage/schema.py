@@ -51,6 +51,13 @@ ROLES: dict[str, str] = {
     "owner": "sales rep / owner of the record",
 }
 
+#: Roles carried through untouched: they play no part in matching.
+PASS_THROUGH_ROLES: tuple[str, ...] = ("record_id", "source", "owner")
+
+#: Roles without a dedicated standardizer: their ``<role>_clean`` column is the value
+#: NFKC-normalized, trimmed and lower-cased (``linkage.standardize.simple_text``).
+SIMPLE_ROLES: tuple[str, ...] = ("first_name", "last_name", "national_id", "gender", "job_title")
+
 # Normalized header -> role. Headers are normalized by _normalize_header (NFKC, lower case,
 # spaces, underscores, dashes and dots removed), so "Mobile Phone", "mobile_phone" and
 # "MOBILE-PHONE" are one key.
