@@ -1,12 +1,10 @@
 """Charts for choosing thresholds: where true and false pairs separate, how many pairs a
-person must review, why a pair scored what it scored, and what the data looked like.
+person must review, how accurate ``auto_merge`` is, and which routing rule decided what.
 
 linkage decides with two match-weight thresholds (``review`` and ``auto_merge``) plus
 routing rules, so every chart here counts the *final* decisions, rules included, not the
 bands of the score alone. Pairs stay in DuckDB: match weights are binned and counted there
 and altair only ever sees a few thousand aggregated rows, whatever the size of the result.
-
-Our own charts:
 
 * :func:`match_weight_histogram`: pairs by match weight, coloured by decision, with the
   thresholds drawn as rules;
@@ -15,33 +13,15 @@ Our own charts:
 * :func:`review_load_chart` / :func:`review_load`: pairs to review for each setting;
 * :func:`accuracy_chart` / :func:`accuracy_by_threshold`: precision, recall and F1 against
   the auto-merge threshold, for pairs and for entities;
-* :func:`decisions_by_reason_chart`: how many pairs each routing rule sent where;
-* :func:`data_quality_chart` / :func:`data_quality`: completeness, validity and the problems
-  standardization found, per column.
-
-splink's own charts, exposed from a result and not redrawn: :func:`splink_match_weights`,
-:func:`splink_m_u_parameters`, :func:`waterfall`, :func:`splink_threshold_selection`,
-:func:`splink_completeness`, :func:`comparison_viewer`, :func:`cluster_studio`.
-
-:func:`save` writes any of them as self-contained HTML (works offline: vega, vega-lite and
-vega-embed inlined) or PNG / SVG. HTML and images need ``vl-convert-python``
-(``pip install "linkage[charts]"``).
-
-    >>> from linkage import charts
-    >>> charts.threshold_explorer(result, truth_column="true_id", records=leads)  # doctest: +SKIP
-    >>> charts.save(charts.match_weight_histogram(result), "weights.html")  # doctest: +SKIP
+* :func:`decisions_by_reason_chart`: how many pairs each routing rule sent where.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import uuid
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import altair as alt
@@ -50,13 +30,22 @@ import pandas as pd
 
 from linkage import decisions
 from linkage._sql import run
-from linkage.errors import ConfigError, InputError, LinkageError, ModelError
-from linkage.evaluation import clustered_accuracy
+from linkage.charts._pairs import MATCH, UNLABELLED, PairTruth, pair_truth, scored_pairs
+from linkage.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    import duckdb
-
     from linkage.pipeline import LinkResult
+
+__all__ = [
+    "DECISION_COLOURS",
+    "accuracy_by_threshold",
+    "accuracy_chart",
+    "decisions_by_reason_chart",
+    "match_weight_histogram",
+    "review_load",
+    "review_load_chart",
+    "threshold_explorer",
+]
 
 #: Colours of the three decisions, the same in every chart.
 DECISION_COLOURS = {"auto_merge": "#4c78a8", "review": "#f58518", "distinct": "#bab0ac"}
@@ -72,7 +61,6 @@ _FORCED_BANDS = {
     "review": decisions.Thresholds(review=-_FORCE, auto_merge=_FORCE),
     "distinct": decisions.Thresholds(review=_FORCE, auto_merge=_FORCE),
 }
-_MATCH, _NON_MATCH, _UNLABELLED = 1, 0, -1
 # Ticks of the symlog count axes: Vega's own put none between 0 and 1,000.
 _LOG_TICKS = [0, 1, 3, 10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000]
 _LOG_TICKS += [10**k * m for k in range(6, 12) for m in (1, 3)]
@@ -105,7 +93,7 @@ def match_weight_histogram(
         ModelError: the result has no scored pairs (a single record).
         ConfigError: ``bin_width`` not positive.
     """
-    con, table = _scored(result)
+    con, table = scored_pairs(result)
     thresholds = result.model.policy.thresholds
     low, high = _window(weight_range, bin_width, thresholds)
     binned = _bin_sql(bin_width, low, high)
@@ -245,10 +233,10 @@ def threshold_explorer(
         ModelError: the result has no scored pairs.
         InputError: labels that do not fit the result.
     """
-    con, _ = _scored(result)
+    con, _ = scored_pairs(result)
     start = thresholds or result.model.policy.thresholds
     low, high = _window(weight_range, bin_width, start)
-    truth = _pair_truth(result, truth_column, records, labels)
+    truth = pair_truth(result, truth_column, records, labels)
     try:
         profile = _decision_profile(result, bin_width, low, high, truth)
     finally:
@@ -317,7 +305,7 @@ def threshold_explorer(
     if truth is not None:
         accuracy = (
             base.transform_filter("datum.decision === 'auto_merge' && datum.label >= 0")
-            .transform_calculate(true_positive=f"datum.label === {_MATCH} ? datum.pairs : 0")
+            .transform_calculate(true_positive=f"datum.label === {MATCH} ? datum.pairs : 0")
             .transform_aggregate(predicted="sum(pairs)", true_positives="sum(true_positive)")
             .transform_calculate(
                 text=(
@@ -364,7 +352,7 @@ def review_load(
         ``review_pairs``, ``auto_merge_pairs``, ``distinct_pairs``, ``current`` (the
         result's own setting).
     """
-    con, _ = _scored(result)
+    con, _ = scored_pairs(result)
     current = result.model.policy.thresholds
     low, high = _window(weight_range, bin_width, current)
     profile = _decision_profile(result, bin_width, low, high, None)
@@ -496,10 +484,10 @@ def accuracy_by_threshold(
     Raises:
         InputError: no labels given, or labels that do not fit the result.
     """
-    con, _ = _scored(result)
+    con, _ = scored_pairs(result)
     current = result.model.policy.thresholds
     low, high = _window(weight_range, bin_width, current)
-    truth = _pair_truth(result, truth_column, records, labels)
+    truth = pair_truth(result, truth_column, records, labels)
     if truth is None:
         raise InputError(
             "accuracy needs labels: pass truth_column= with records=, or labels= (a table of "
@@ -618,7 +606,7 @@ def decisions_by_reason_chart(
     result: LinkResult, *, width: int = 520, height: int | None = None
 ) -> alt.LayerChart:
     """How many pairs each routing rule (or the score bands) sent to each decision."""
-    con, table = _scored(result)
+    con, table = scored_pairs(result)
     counts = con.execute(
         f"SELECT decision, reason, count(*) AS pairs FROM {table} GROUP BY ALL"
     ).df()
@@ -660,357 +648,7 @@ def _short_reason(reason: str) -> str:
     return reason.split(":", 1)[0] if ":" in reason else reason
 
 
-# -- 6. data quality ---------------------------------------------------------------------------
-
-
-def data_quality(result: LinkResult) -> pd.DataFrame:
-    """Completeness and validity per column, from the records and the problems found.
-
-    Returns:
-        one row per column and status: ``column`` (the role, with the input column
-        name), ``status`` (``valid``, ``missing`` or ``invalid: <reason>``), ``records``,
-        ``share`` of all records; plus ``completeness`` and ``validity`` (valid share of
-        the present values) of the column.
-    """
-    records = result.records
-    if records is None:
-        raise ModelError("this result carries no records to assess")
-    total = len(records)
-    problems = result.problems
-    names = _input_column_names(result)
-    rows = []
-    for role in records.columns:
-        if role in ("rid", "source_dataset", "record_id"):
-            continue
-        values = records[role]
-        text = values.astype("string").str.strip()
-        present = int((values.notna() & text.fillna("").ne("")).sum())
-        found = problems[problems["role"] == role] if len(problems) else problems
-        by_reason = found.groupby("reason").size() if len(found) else pd.Series(dtype=int)
-        invalid = int(min(by_reason.sum(), present)) if len(by_reason) else 0
-        column = f"{role} ({names[role]})" if names.get(role, role) != role else role
-        completeness = present / total if total else 0.0
-        validity = (present - invalid) / present if present else 1.0
-        counts = {"valid": present - invalid, "missing": total - present}
-        counts.update({f"invalid: {r}": int(n) for r, n in by_reason.items()})
-        for status, n in counts.items():
-            rows.append(
-                {
-                    "column": column,
-                    "status": status,
-                    "records": n,
-                    "share": n / total if total else 0.0,
-                    "completeness": completeness,
-                    "validity": validity,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def data_quality_chart(result: LinkResult, *, width: int = 520) -> alt.Chart:
-    """Per column, the share of records with a valid value, a missing one, and each
-    problem standardization found (an invalid value is never used for matching)."""
-    table = data_quality(result)
-    reasons = sorted(s for s in table["status"].unique() if s.startswith("invalid"))
-    palette = ["#e45756", "#f58518", "#b279a2", "#ff9da6", "#9d755d", "#eeca3b", "#d62728"]
-    domain = ["valid", "missing", *reasons]
-    colours = ["#54a24b", "#d8d8d8", *[palette[i % len(palette)] for i in range(len(reasons))]]
-    order = (
-        table[table["status"] == "valid"].sort_values("share", ascending=False)["column"].tolist()
-    )
-    table["status_rank"] = table["status"].map({s: i for i, s in enumerate(domain)})
-    return (
-        alt.Chart(table)
-        .mark_bar()
-        .encode(
-            y=alt.Y("column:N", title="column (role)", sort=order),
-            x=alt.X("share:Q", title="share of records", axis=alt.Axis(format="%"), stack="zero"),
-            color=alt.Color(
-                "status:N", title="value", scale=alt.Scale(domain=domain, range=colours)
-            ),
-            order=alt.Order("status_rank:Q"),
-            tooltip=[
-                alt.Tooltip("column:N"),
-                alt.Tooltip("status:N", title="value"),
-                alt.Tooltip("records:Q", format=","),
-                alt.Tooltip("share:Q", format=".1%"),
-                alt.Tooltip("completeness:Q", format=".1%"),
-                alt.Tooltip("validity:Q", title="validity of present values", format=".1%"),
-            ],
-        )
-        .properties(
-            width=width,
-            height=22 * table["column"].nunique(),
-            title=alt.Title(
-                "Data quality per column",
-                subtitle=f"{len(result.records):,} records: valid, missing, or invalid "
-                "(found by standardization, not used for matching)",
-            ),
-        )
-    )
-
-
-def _input_column_names(result: LinkResult) -> dict[str, str]:
-    mapping = next(iter(result.roles.values()), None)
-    return dict(mapping.roles) if mapping is not None else {}
-
-
-# -- splink's own charts -------------------------------------------------------------------------
-
-
-def splink_match_weights(result: LinkResult) -> Any:
-    """splink's chart of the match weight of every comparison level (and the prior)."""
-    return _linker(result).visualisations.match_weights_chart()
-
-
-def splink_m_u_parameters(result: LinkResult) -> Any:
-    """splink's chart of the m and u probability of every comparison level."""
-    return _linker(result).visualisations.m_u_parameters_chart()
-
-
-def waterfall(
-    result: LinkResult,
-    pairs: pd.DataFrame | tuple[Any, Any],
-    *,
-    filter_nulls: bool = True,
-    limit: int = 50,
-) -> Any:
-    """splink's waterfall chart: how each comparison added to one pair's match weight.
-
-    Args:
-        pairs: one pair as ``(record_id_l, record_id_r)``, or a frame of pairs with those
-            columns (rows of ``result.pairs`` or ``result.review``); the chart steps
-            through them.
-        limit: at most this many pairs are charted.
-
-    Raises:
-        InputError: a pair that was never scored (blocking did not propose it), or an
-            unknown record id.
-    """
-    con, _ = _scored(result)
-    if isinstance(pairs, pd.DataFrame):
-        missing = {"record_id_l", "record_id_r"} - set(pairs.columns)
-        if missing:
-            raise InputError(
-                f"pairs needs columns record_id_l and record_id_r (missing {sorted(missing)}); "
-                "pass rows of result.pairs or result.review"
-            )
-        wanted = list(zip(pairs["record_id_l"], pairs["record_id_r"]))[:limit]
-    else:
-        wanted = [tuple(pairs)]
-    rid = _rid_lookup(result)
-    rows = []
-    for left, right in wanted:
-        ids = [rid.get(str(left)), rid.get(str(right))]
-        if None in ids:
-            unknown = left if ids[0] is None else right
-            raise InputError(f"record id {unknown!r} is not in this result")
-        low, high = min(ids), max(ids)
-        found = con.execute(
-            f"SELECT * FROM {result._context.predictions_table} "
-            "WHERE least(rid_l, rid_r) = ? AND greatest(rid_l, rid_r) = ?",
-            [low, high],
-        ).df()
-        if found.empty:
-            raise InputError(
-                f"the pair ({left!r}, {right!r}) was never scored: blocking did not propose it"
-            )
-        rows.append(found.iloc[0])
-    frame = pd.DataFrame(rows)
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return _linker(result).visualisations.waterfall_chart(records, filter_nulls=filter_nulls)
-
-
-def splink_threshold_selection(
-    result: LinkResult,
-    *,
-    truth_column: str | None = None,
-    records: pd.DataFrame | None = None,
-    labels: pd.DataFrame | None = None,
-    output_type: str = "threshold_selection",
-    add_metrics: Sequence[str] = ("f1",),
-) -> Any:
-    """splink's accuracy analysis from labels (threshold selection tool by default).
-
-    splink scores every labelled pair itself and thresholds splink's match weight alone:
-    linkage's routing rules are not applied (see :func:`accuracy_chart` for those).
-
-    Args:
-        truth_column, records: the true cluster of each record (every same-cluster pair is
-            labelled a match, every scored pair across clusters a non-match); or
-        labels: labelled pairs (``record_id_l``, ``record_id_r``, ``is_match``).
-        output_type: ``threshold_selection``, ``accuracy``, ``roc``, ``precision_recall``
-            or ``table``.
-    """
-    con, table = _scored(result)
-    truth = _pair_truth(result, truth_column, records, labels)
-    if truth is None:
-        raise InputError("splink's accuracy analysis needs truth_column= and records=, or labels=")
-    name = f"linkage_chart_labels_{uuid.uuid4().hex[:8]}"
-    try:
-        run(con, f"CREATE OR REPLACE TABLE {name} AS {truth.labelled_pairs_sql(table)}")
-        linker = _linker(result)
-        labels_frame = linker._db_api.table_to_splink_dataframe(name, name)
-        return linker.evaluation.accuracy_analysis_from_labels_table(
-            labels_frame, output_type=output_type, add_metrics=list(add_metrics)
-        )
-    finally:
-        truth.drop()
-        run(con, f"DROP TABLE IF EXISTS {name}")
-
-
-def splink_completeness(result: LinkResult, columns: Sequence[str] | None = None) -> Any:
-    """splink's completeness chart of the standardized columns the comparisons read."""
-    from splink.exploratory import completeness_chart
-
-    linker = _linker(result)
-    if columns is None:
-        used = set()
-        for comparison in linker._settings_obj.comparisons:
-            used |= {c.input_name for c in comparison._input_columns_used_by_case_statement}
-        table_columns = [
-            row[0]
-            for row in result.connection.execute(
-                f"DESCRIBE {result._context.records_table}"
-            ).fetchall()
-        ]
-        columns = [c for c in table_columns if c in used]
-    records = linker._db_api.table_to_splink_dataframe(
-        "linkage_records", result._context.records_table
-    )
-    return completeness_chart(records, cols=list(columns))
-
-
-def comparison_viewer(
-    result: LinkResult, path: str | os.PathLike, *, num_example_rows: int = 2
-) -> Path:
-    """splink's comparison viewer dashboard (every agreement pattern with examples),
-    written to ``path`` as an offline HTML file."""
-    _scored(result)
-    linker = _linker(result)
-    predictions = linker._db_api.table_to_splink_dataframe(
-        "__splink__df_predict", result._context.predictions_table
-    )
-    out = Path(path)
-    linker.visualisations.comparison_viewer_dashboard(
-        predictions, str(out), overwrite=True, num_example_rows=num_example_rows
-    )
-    return out
-
-
-def cluster_studio(
-    result: LinkResult,
-    path: str | os.PathLike,
-    *,
-    entity_ids: Sequence[str] | None = None,
-    sample_size: int = 10,
-    sampling_method: str = "by_cluster_size",
-) -> Path:
-    """splink's cluster studio for linkage's entities, written to ``path`` (offline HTML).
-
-    Args:
-        entity_ids: the entities to show (values of ``result.entities["entity_id"]``);
-            default: ``sample_size`` of them chosen by ``sampling_method`` (``random``,
-            ``by_cluster_size`` or ``lowest_density_clusters_by_size``).
-    """
-    con, _ = _scored(result)
-    linker = _linker(result)
-    name = f"linkage_chart_entities_{uuid.uuid4().hex[:8]}"
-    members = pd.DataFrame(
-        {"rid": result.records["rid"].to_numpy(), "cluster_id": result.entities["entity_id"]}
-    )
-    with _registered(con, members) as view:
-        run(
-            con,
-            f"CREATE OR REPLACE TABLE {name} AS SELECT m.cluster_id, r.* "
-            f"FROM {result._context.records_table} r JOIN {view} m USING (rid)",
-        )
-    predictions = linker._db_api.table_to_splink_dataframe(
-        "__splink__df_predict", result._context.predictions_table
-    )
-    clustered = linker._db_api.table_to_splink_dataframe(name, name)
-    out = Path(path)
-    try:
-        linker.visualisations.cluster_studio_dashboard(
-            predictions,
-            clustered,
-            str(out),
-            sampling_method=sampling_method,
-            sample_size=sample_size,
-            cluster_ids=list(entity_ids) if entity_ids is not None else None,
-            overwrite=True,
-        )
-    finally:
-        run(con, f"DROP TABLE IF EXISTS {name}")
-    return out
-
-
-# -- saving -------------------------------------------------------------------------------------
-
-
-def save(chart: Any, path: str | os.PathLike, *, scale_factor: float = 2.0) -> Path:
-    """Write a chart (ours or splink's) to ``path``: ``.html`` (self-contained, works
-    offline: vega, vega-lite and vega-embed are inlined), ``.png``, ``.svg`` or ``.json``.
-
-    Raises:
-        ConfigError: an unknown file type.
-        LinkageError: ``vl-convert-python`` is missing (``pip install "linkage[charts]"``),
-            or the HTML would still load a script from the network.
-    """
-    out = Path(path)
-    kind = out.suffix.lower().lstrip(".")
-    if kind not in ("html", "png", "svg", "json"):
-        raise ConfigError(f"cannot save a chart as {out.name!r}: use .html, .png, .svg or .json")
-    if kind != "json":
-        _require_vl_convert()
-    if not isinstance(chart, alt.TopLevelMixin):
-        if kind == "html" and hasattr(chart, "to_html"):
-            out.write_text(chart.to_html(inline=True), encoding="utf-8")
-            _check_offline(out)
-            return out
-        with warnings.catch_warnings():
-            # splink's specs repeat a selection altair then merges: harmless, and not ours.
-            warnings.simplefilter("ignore", UserWarning)
-            chart = chart.altair_chart  # a splink chart: its altair form for images and JSON
-    if kind == "html":
-        chart.save(str(out), inline=True, embed_options={"renderer": "svg", "actions": False})
-        _check_offline(out)
-    elif kind == "json":
-        chart.save(str(out))
-    else:
-        chart.save(str(out), scale_factor=scale_factor if kind == "png" else 1.0)
-    return out
-
-
-def _require_vl_convert() -> None:
-    try:
-        import vl_convert  # noqa: F401
-    except ImportError as exc:
-        raise LinkageError(
-            'saving charts as HTML or images needs vl-convert-python: pip install "linkage[charts]"'
-        ) from exc
-
-
-def _check_offline(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    lowered = text.lower()
-    if '<script src="http' in lowered or "<script src='http" in lowered:
-        raise LinkageError(f"{path} would load a script from the network; it must not")
-
-
-# -- internals: scored pairs, bins, labels --------------------------------------------------------
-
-
-def _scored(result: LinkResult) -> tuple[duckdb.DuckDBPyConnection, str]:
-    if result.connection is None or result.pairs_table is None or result.model is None:
-        raise ModelError("this result has no scored pairs to chart (a single record?)")
-    return result.connection, result.pairs_table
-
-
-def _linker(result: LinkResult) -> Any:
-    if result.linker is None:
-        raise ModelError("this result has no splink linker (a single record?)")
-    return result.linker
+# -- internals: bins and decisions per band --------------------------------------------------
 
 
 def _window(
@@ -1050,160 +688,6 @@ def _snap(value: float, bin_width: float) -> float:
 
 
 @dataclass
-class _PairTruth:
-    """Labels of pairs, as a SQL table keyed by ``rid``: from a truth column (every pair
-    judged) or a labels table (only labelled pairs judged)."""
-
-    name: str
-    con: Any
-    actual: int
-    by_record: np.ndarray | None = None  # truth code per rid (truth column)
-    pair_table: str | None = None  # lo, hi, is_match (labels table)
-
-    def label_sql(self, alias: str) -> tuple[str, str]:
-        """(join clause, label expression) for pairs aliased ``alias``."""
-        if self.by_record is not None:
-            join = (
-                f"JOIN {self.pair_table} tl ON tl.rid = {alias}.rid_l "
-                f"JOIN {self.pair_table} tr ON tr.rid = {alias}.rid_r"
-            )
-            return join, f"CASE WHEN tl.truth = tr.truth THEN {_MATCH} ELSE {_NON_MATCH} END"
-        join = (
-            f"LEFT JOIN {self.pair_table} lab ON lab.lo = least({alias}.rid_l, {alias}.rid_r) "
-            f"AND lab.hi = greatest({alias}.rid_l, {alias}.rid_r)"
-        )
-        label = (
-            f"CASE WHEN lab.is_match IS NULL THEN {_UNLABELLED} "
-            f"WHEN lab.is_match THEN {_MATCH} ELSE {_NON_MATCH} END"
-        )
-        return join, label
-
-    def clustered(self, entity_of_rid: np.ndarray) -> tuple[int, int, int]:
-        """(true positives, predicted, actual) of entities, as pairs."""
-        if self.by_record is not None:
-            acc = clustered_accuracy(entity_of_rid, self.by_record)
-            return acc.true_positives, acc.predicted, acc.actual
-        pairs = self.con.execute(f"SELECT lo, hi, is_match FROM {self.pair_table}").fetchnumpy()
-        together = entity_of_rid[pairs["lo"]] == entity_of_rid[pairs["hi"]]
-        is_match = pairs["is_match"].astype(bool)
-        return int((together & is_match).sum()), int(together.sum()), int(is_match.sum())
-
-    def drop(self) -> None:
-        """Drop the scratch table behind these labels."""
-        run(self.con, f"DROP TABLE IF EXISTS {self.pair_table}")
-
-    def labelled_pairs_sql(self, pairs_table: str) -> str:
-        """SELECT of ``rid_l, rid_r, clerical_match_score`` for splink's accuracy tools."""
-        if self.by_record is None:
-            return (
-                "SELECT lo AS rid_l, hi AS rid_r, CASE WHEN is_match THEN 1.0 ELSE 0.0 END "
-                f"AS clerical_match_score FROM {self.pair_table}"
-            )
-        return (
-            f"SELECT l.rid AS rid_l, r.rid AS rid_r, 1.0 AS clerical_match_score "
-            f"FROM {self.pair_table} l JOIN {self.pair_table} r "
-            "ON l.truth = r.truth AND l.rid < r.rid "
-            "UNION ALL "
-            "SELECT least(p.rid_l, p.rid_r), greatest(p.rid_l, p.rid_r), 0.0 "
-            f"FROM {pairs_table} p JOIN {self.pair_table} tl ON tl.rid = p.rid_l "
-            f"JOIN {self.pair_table} tr ON tr.rid = p.rid_r WHERE tl.truth <> tr.truth"
-        )
-
-
-def _rid_lookup(result: LinkResult) -> dict[str, int]:
-    records = result.records
-    ids = records["record_id"].astype(str)
-    if not ids.is_unique:
-        raise InputError(
-            "record ids repeat across the inputs of this result, so a record cannot be "
-            "found by id alone"
-        )
-    return dict(zip(ids, records["rid"].astype(int)))
-
-
-def _pair_truth(
-    result: LinkResult,
-    truth_column: str | None,
-    records: pd.DataFrame | None,
-    labels: pd.DataFrame | None,
-) -> _PairTruth | None:
-    """Labels as a DuckDB table (or ``None`` when none were given)."""
-    if truth_column is None and labels is None:
-        if records is not None:
-            raise InputError("records= was given without truth_column=: name the truth column")
-        return None
-    if truth_column is not None and labels is not None:
-        raise InputError("pass either truth_column= (with records=) or labels=, not both")
-    con = result.connection
-    suffix = uuid.uuid4().hex[:8]
-    rid = _rid_lookup(result)
-    if truth_column is not None:
-        if records is None:
-            raise InputError(f"truth_column={truth_column!r} needs records= (the input frame)")
-        id_column = [c for c in result.entities.columns if c != "entity_id"][-1]
-        for column in (id_column, truth_column):
-            if column not in records.columns:
-                raise InputError(
-                    f"records has no column {column!r}; it needs the id column {id_column!r} "
-                    f"and the truth column {truth_column!r}"
-                )
-        truth = pd.Series(records[truth_column].to_numpy(), index=records[id_column].astype(str))
-        if not truth.index.is_unique:
-            raise InputError(f"records[{id_column!r}] repeats ids; truth needs one row per id")
-        by_rid = truth.reindex(result.records["record_id"].astype(str).to_numpy())
-        if by_rid.isna().any():
-            raise InputError(
-                f"{int(by_rid.isna().sum())} records have no {truth_column!r} (missing from "
-                "records, or null): every record needs its true cluster"
-            )
-        codes = pd.factorize(by_rid)[0].astype(np.int64)
-        table = f"linkage_chart_truth_{suffix}"
-        frame = pd.DataFrame({"rid": result.records["rid"].to_numpy(), "truth": codes})
-        with _registered(con, frame) as view:
-            run(con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {view}")
-        sizes = np.bincount(codes).astype(np.int64)
-        return _PairTruth(
-            name=truth_column,
-            con=con,
-            actual=int((sizes * (sizes - 1) // 2).sum()),
-            by_record=codes,
-            pair_table=table,
-        )
-    missing = {"record_id_l", "record_id_r"} - set(labels.columns)
-    if missing or not ({"is_match", "clerical_match_score"} & set(labels.columns)):
-        raise InputError(
-            "labels needs columns record_id_l, record_id_r and is_match (or "
-            f"clerical_match_score); it has {list(labels.columns)}"
-        )
-    if "is_match" in labels.columns:
-        is_match = labels["is_match"].astype(bool).to_numpy()
-    else:
-        is_match = (labels["clerical_match_score"].astype(float) >= 0.5).to_numpy()
-    left = labels["record_id_l"].astype(str).map(rid)
-    right = labels["record_id_r"].astype(str).map(rid)
-    unknown = left.isna() | right.isna()
-    if unknown.any():
-        first = labels[unknown].iloc[0]
-        raise InputError(
-            f"{int(unknown.sum())} labelled pairs name records not in this result, e.g. "
-            f"({first['record_id_l']!r}, {first['record_id_r']!r})"
-        )
-    frame = pd.DataFrame(
-        {
-            "lo": np.minimum(left, right).astype(np.int64),
-            "hi": np.maximum(left, right).astype(np.int64),
-            "is_match": is_match,
-        }
-    ).drop_duplicates(["lo", "hi"], keep="last")
-    table = f"linkage_chart_labels_{suffix}"
-    with _registered(con, frame) as view:
-        run(con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {view}")
-    return _PairTruth(
-        name="labelled pairs", con=con, actual=int(frame["is_match"].sum()), pair_table=table
-    )
-
-
-@dataclass
 class _DecisionProfile:
     """Pairs counted by weight bin, band, final decision and label.
 
@@ -1239,19 +723,19 @@ class _DecisionProfile:
         """(true positives, labelled predicted) of ``auto_merge``."""
         rows = self._in_band(review, auto_merge)
         rows = rows[(rows["decision"] == "auto_merge") & (rows["label"] >= 0)]
-        return int(rows.loc[rows["label"] == _MATCH, "pairs"].sum()), int(rows["pairs"].sum())
+        return int(rows.loc[rows["label"] == MATCH, "pairs"].sum()), int(rows["pairs"].sum())
 
 
 def _decision_profile(
-    result: LinkResult, bin_width: float, low: float, high: float, truth: _PairTruth | None
+    result: LinkResult, bin_width: float, low: float, high: float, truth: PairTruth | None
 ) -> _DecisionProfile:
     """Decide every pair once per band (thresholds forced, the result's rules applied) and
     count in DuckDB by bin, band, decision and label."""
-    con, table = _scored(result)
+    con, table = scored_pairs(result)
     policy = result.model.policy
     levels = decisions.agreement_levels(result.model.settings_)
     binned = _bin_sql(bin_width, low, high, weight="d.match_weight")
-    join, label = truth.label_sql("d") if truth is not None else ("", f"{_UNLABELLED}")
+    join, label = truth.label_sql("d") if truth is not None else ("", f"{UNLABELLED}")
     source = f"(SELECT * EXCLUDE (decision, reason) FROM {table})"
     parts = []
     for band, forced in _FORCED_BANDS.items():
@@ -1307,13 +791,3 @@ def _accuracy_row(level: str, auto: float, tp: int, predicted: int, actual: int)
         "predicted": predicted,
         "actual": actual,
     }
-
-
-@contextmanager
-def _registered(con: Any, frame: pd.DataFrame) -> Iterator[str]:
-    name = f"linkage_chart_view_{uuid.uuid4().hex[:8]}"
-    con.register(name, frame)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
