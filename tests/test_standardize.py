@@ -10,11 +10,22 @@ import pyarrow as pa
 import pytest
 import stdnum.cn.uscc
 
-from linkage import standardize as std_mod
 from linkage.errors import ConfigError, InputError, SchemaError
+from linkage.schema import SIMPLE_ROLES
 from linkage.standardize import (
+    DERIVED_COLUMNS,
+    ROLE_NAMES,
     Standardized,
+    add_simple_clean,
+    credit_code,
+    derive_value,
+    is_missing,
+    minimal_clean,
     parse_timestamp,
+    person_name,
+    phone,
+    scalar_to_text,
+    simple_text,
     standardize,
     standardize_company,
     standardize_credit_code,
@@ -22,6 +33,7 @@ from linkage.standardize import (
     standardize_person_name,
     standardize_phone,
     standardize_place,
+    standardize_records,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -95,9 +107,9 @@ def test_phone_fast_path_agrees_with_full_parser():
     values += [f"0{a}-{rng.integers(2 * 10**7, 10**8)}" for a in ("10", "21", "755", "571")]
     values += [f"0{rng.integers(100, 999)}-{rng.integers(10**6, 10**8)}" for _ in range(200)]
     values += [f"{rng.integers(10**6, 10**8)}" for _ in range(100)]
-    fast = std_mod._phone_batch(pa.array(values), "CN")
+    fast = phone.phone_batch(pa.array(values), "CN")
     for i, value in enumerate(values):
-        e164, kind, ext, valid, problem = std_mod._parse_phone_slow(value, "CN")
+        e164, kind, ext, valid, problem = phone.parse_phone_slow(value, "CN")
         got = tuple(fast[k][i].as_py() for k in ("e164", "kind", "extension", "valid", "problem"))
         assert got == (e164, kind, ext, valid, problem), value
 
@@ -341,7 +353,7 @@ def test_credit_code_checksum_matches_stdnum():
         for _ in range(500)
     ]
     codes += [c[:17] + stdnum.cn.uscc.calc_check_digit(c[:17]) for c in codes[:200]]
-    result = std_mod._credit_code_batch(pa.array(codes))
+    result = credit_code.credit_code_batch(pa.array(codes))
     ours = result["valid"].to_pylist()
     theirs = [stdnum.cn.uscc.is_valid(c) for c in codes]
     assert ours == theirs
@@ -737,13 +749,182 @@ def test_empty_frame():
 def test_one_parse_per_distinct_value(monkeypatch):
     """Python-level parsing runs once per distinct value, not once per row."""
     calls: list[str] = []
-    original = std_mod._person_name_one
+    original = person_name.person_name_one
 
     def counting(text: str):
         calls.append(text)
         return original(text)
 
-    monkeypatch.setattr(std_mod, "_person_name_one", counting)
+    monkeypatch.setattr(person_name, "person_name_one", counting)
     df = pd.DataFrame({"id": range(3000), "name": ["张伟", "李娜", "Zhang Wei"] * 1000})
     standardize(df, {"record_id": "id", "person_name": "name"})
     assert sorted(calls) == sorted(["张伟", "李娜", "zhang wei"])
+
+
+# --------------------------------------------------------------------------------------------
+# Derived column names, per-value and record-level entry points
+# --------------------------------------------------------------------------------------------
+
+ALL_ROLES = sorted({*ROLE_NAMES, *SIMPLE_ROLES})
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_derived_columns_are_what_standardize_derives(role):
+    df = pd.DataFrame({"id": ["1", "2"], "value": ["13800138000", None]})
+    roles = {"record_id": "id"} if role == "record_id" else {"record_id": "id", role: "value"}
+    derived = standardize(df, roles).frame.columns[len(df.columns) :]
+    assert tuple(c for c in derived if not c.endswith("_problem")) == DERIVED_COLUMNS[role]
+
+
+def test_derived_columns_cover_every_role_mapped_together():
+    assert set(DERIVED_COLUMNS) == set(ALL_ROLES)
+    all_roles = {role: role for role in ROLE_NAMES if role not in ("first_name", "last_name")}
+    df = pd.DataFrame({role: ["1"] for role in all_roles})
+    derived = standardize(df, all_roles).frame.columns[len(df.columns) :]
+    expected = [c for role in all_roles for c in DERIVED_COLUMNS[role]]
+    assert sorted(c for c in derived if not c.endswith("_problem")) == sorted(expected)
+
+
+def _valid_credit_code(base: str) -> str:
+    return base + stdnum.cn.uscc.calc_check_digit(base)
+
+
+# Realistic, messy values per role: each is judged once by derive_value and once in a frame.
+VALUES_BY_ROLE: dict[str, list[object]] = {
+    "person_name": ["张伟", "Zhang Wei", "wei zhang", "ZHANGWEI", "欧阳娜娜", "王 芳", "單文",
+                    "李总", "Mr. John Smith", "Anna Smith", "测试", "华信科技有限公司", "", "无",
+                    None],
+    "mobile": ["13800138000", "+86 138 0013 8000", "+86 13800138000", "(+86)138-0013-8000",
+               "１３８００１３８０００", 13800138000.0, "1.38001380E+10", "13800138000 转 8",
+               "13800000000", "12345678", "+1 415 555 2671", "abc", None],
+    "phone": ["010-62345678", "010 6234 5678 转 801", "0755-23456789-801", "+86 10 6234 5678",
+              "62345678", "400-810-8888", "+852 2123 4567", "13800138000;13900139000", ""],
+    "email": ["Zhang.Wei@Example-Corp.cn", " wei@QQ.COM ", "mailto:li.na@huaxin.com.cn",
+              "wang @ 163.com", "test@test.com", "li@qq.con", "not an email", "张伟@公司.中国",
+              None],
+    "company": ["华信科技(北京)有限公司", "北京华信科技有限公司", "北京華信科技有限公司",
+                "华信科技（北京）有限公司", "华信科技有限公司上海分公司",
+                "深圳市腾讯计算机系统有限公司",
+                "Beijing Huaxin Technology Co., Ltd.", "Apple Inc.", "中山装饰有限公司", "个人",
+                "12345", "", None],
+    "credit_code": [_valid_credit_code("91110108551385082"),
+                    _valid_credit_code("91440300708461136").lower(),
+                    " 9111 0108 5513 8508 2" + stdnum.cn.uscc.calc_check_digit("91110108551385082"),
+                    "911101085513850820", "91110108551385O82X", "123", None],
+    "wechat_unionid": ["oABCD1234efgh5678ijklmnopq", " o_abc-DEF123456789012345 ", "short", None],
+    "province": ["北京市", "Beijing", "京", "广东省", "广东", "內蒙古自治區", "Inner Mongolia",
+                 "火星", "", None],
+    "city": ["深圳市", "Shenzhen", "xi'an", "北京", "台北市", "吉林市", None],
+    "address": ["北京市朝阳区 建国路 88号", "  臺北市信義區  ", "Room 5, 88 Jianguo Rd", "-", None],
+    "created_at": ["2024-03-05 14:22:01", "2024/3/5 14:22", "2024-03-05T14:22:01Z", "2024年3月5日",
+                   "20240305", "45356.6", "1700000000", "2024-02-30", "1850-01-01", "yesterday",
+                   None],
+    "updated_at": ["2024-03-05 14:22:01.123", "1700000000123", "", None],
+}  # fmt: skip
+
+
+def _plain(value: object) -> object:
+    """One cell as a plain Python value, so that batch and per-value results compare."""
+    if isinstance(value, list | np.ndarray):
+        return list(value)
+    if is_missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+@pytest.mark.parametrize("role", sorted(VALUES_BY_ROLE))
+def test_derive_value_equals_the_batch_path(role):
+    values = VALUES_BY_ROLE[role]
+    df = pd.DataFrame({"id": [str(i) for i in range(len(values))], "value": values}, dtype=object)
+    frame = standardize(df, {"record_id": "id", role: "value"}).frame
+    for i, value in enumerate(values):
+        one = derive_value(role, scalar_to_text(value))
+        assert tuple(column for column, _ in one) == DERIVED_COLUMNS[role], value
+        batch = {column: _plain(frame[column].iloc[i]) for column in DERIVED_COLUMNS[role]}
+        assert {column: _plain(v) for column, v in one} == batch, value
+
+
+@pytest.mark.parametrize("role", SIMPLE_ROLES)
+def test_derive_value_of_a_simple_role_equals_add_simple_clean(role):
+    values = ["  ＭＡＬＥ ", "Senior  Engineer", 110101199001011234.0, "", None, "女"]
+    derived = add_simple_clean(pd.DataFrame({role: pd.Series(values, dtype=object)}), {role})
+    for i, value in enumerate(values):
+        one = dict(derive_value(role, scalar_to_text(value)))
+        assert one == {f"{role}_clean": _plain(derived[f"{role}_clean"].iloc[i])}, value
+
+
+def test_standardize_records_one_record_equals_a_batch():
+    roles = ["person_name", "mobile", "email", "company", "credit_code", "province", "gender"]
+    work = pd.DataFrame(
+        {
+            "person_name": ["张伟", "Zhang Wei"],
+            "mobile": ["+86 138 0013 8000", "13800138000"],
+            "email": ["Zhang.Wei@Huaxin.cn", "test@test.com"],
+            "company": ["华信科技(北京)有限公司", "北京华信科技有限公司"],
+            "credit_code": [_valid_credit_code("91110108551385082"), "123"],
+            "province": ["北京市", "Beijing"],
+            "gender": ["男", " M "],
+        }
+    )
+    batch = standardize_records(work, roles)
+    assert not any(c.endswith("_problem") for c in batch.columns)
+    for i in range(len(work)):
+        one = standardize_records(work.iloc[[i]].reset_index(drop=True), roles)
+        assert set(one.columns) == set(batch.columns)  # the order may differ
+        for column in batch.columns:
+            assert _plain(one[column].iloc[0]) == _plain(batch[column].iloc[i]), column
+
+
+def test_simple_text():
+    assert simple_text("  Senior \u3000 ＥＮＧＩＮＥＥＲ ") == "senior engineer"
+    assert simple_text(110101.0) == "110101"
+    assert simple_text(2.5) == "2.5"
+    assert simple_text(7) == "7"
+    assert simple_text(None) is None
+    assert simple_text(float("nan")) is None
+    assert simple_text("   ") is None
+
+
+def test_add_simple_clean_leaves_its_input_alone():
+    derived = pd.DataFrame({"gender": ["男", " F ", None], "mobile": ["1", "2", "3"]})
+    before = derived.copy()
+    out = add_simple_clean(derived, {"gender", "mobile"})
+    pd.testing.assert_frame_equal(derived, before)
+    assert [_plain(v) for v in out["gender_clean"]] == ["男", "f", None]
+    assert "mobile_clean" not in out.columns
+
+
+def test_minimal_clean_only_trims_and_lower_cases():
+    work = pd.DataFrame(
+        {
+            "mobile": [" 138 0013 8000 ", "", None],
+            "email": ["Zhang.Wei@Huaxin.CN ", None, "x@y.com"],
+            "person_name": [" Zhang Wei", "张伟", None],
+            "company": ["华信科技有限公司", "  ", "ACME"],
+        }
+    )
+    before = work.copy()
+    out = minimal_clean(work, {"mobile": "mobile", "email": "email", "person_name": "person_name",
+                               "company": "company"})  # fmt: skip
+    pd.testing.assert_frame_equal(work, before)
+    assert out["mobile_e164"].tolist()[:1] == ["138 0013 8000"]
+    assert out["mobile_e164"].isna().tolist() == [False, True, True]
+    assert out["mobile_shared"].tolist() == [False] * 3
+    assert out["email_local"].iloc[0] == "zhang.wei"
+    assert out["company_domain"].iloc[0] == "huaxin.cn"
+    assert out["person_name_keys"].iloc[0] == ["zhang wei"]
+    assert is_missing(out["person_name_keys"].iloc[2])
+    assert out["person_surname"].iloc[1] == "张"
+    assert out["company_core"].tolist()[::2] == ["华信科技有限公司", "acme"]
+    assert pd.isna(out["company_core"].iloc[1])
+
+
+def test_is_missing():
+    assert is_missing(None) and is_missing(float("nan")) and is_missing(pd.NA)
+    assert is_missing(pd.NaT) and is_missing(np.datetime64("NaT"))
+    assert not is_missing("") and not is_missing(0) and not is_missing(False)
+    assert not is_missing(["wei zhang"]) and not is_missing(np.array([np.nan]))

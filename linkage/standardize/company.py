@@ -1,0 +1,281 @@
+"""Company names: the company role, split into core name, legal form and region.
+
+'华信科技(北京)有限公司', '北京华信科技有限公司' and 'Beijing Huaxin Technology Co., Ltd.' keep
+their legal form and region apart from the core name, so that the cores compare.  Every cut
+is an anchored re2 pattern (or a hash look-up of a prefix) run on the distinct values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkage.standardize._text import (
+    HAN_RE2,
+    extract_where,
+    first_item,
+    map_distinct,
+    match_group,
+    matches,
+    nfkc_clean,
+    null_strings,
+    one_text_array,
+    replace_masked,
+    set_where,
+    strip_regex,
+    to_simplified,
+    value_set,
+)
+from linkage.standardize.place import CITIES, PROVINCES, place_one
+
+__all__ = ["CompanyResult", "company_batch", "standardize_company"]
+
+
+@dataclass(frozen=True)
+class CompanyResult:
+    """A standardized company name; fields match the ``company_*`` derived columns."""
+
+    clean: str | None
+    core: str | None
+    legal_form: str | None
+    region: str | None
+    valid: bool | None
+    problem: str | None
+
+
+def standardize_company(value: object) -> CompanyResult:
+    """Clean one company name and split it into core name, legal form and region."""
+    cols = company_batch(one_text_array(value))
+    keys = ("clean", "core", "legal_form", "region", "valid", "problem")
+    return CompanyResult(*(first_item(cols[k]) for k in keys))
+
+
+def company_batch(raw: pa.Array) -> dict[str, pa.Array]:
+    """Company columns per distinct value."""
+    n = len(raw)
+    pat = _company_patterns()
+    text = to_simplified(nfkc_clean(raw))
+    text = pc.utf8_lower(text)
+    text = pc.replace_substring_regex(text, r"[\[【〔〖{〈]", "(")
+    text = pc.replace_substring_regex(text, r"[\]】〕〗}〉]", ")")
+    if matches(text, r"\s").any():
+        for _ in range(2):  # no spaces between Han characters / brackets ("华信 (北京)")
+            text = pc.replace_substring_regex(text, rf"([{HAN_RE2}()])\s+([{HAN_RE2}()])", r"\1\2")
+    clean = text
+
+    rest, branch = _cut(clean, pat["branch"], anchor="end", gate=pat["branch_gate"])
+    branch_region = pc.coalesce(match_group(branch, "r1"), match_group(branch, "r2"))
+    has_branch = np.asarray(match_group(branch, "br").is_valid())
+    provinces, cities, bracket_words = _company_region_words()
+
+    def cut_bracket(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+        stripped, match = _cut(values, pat["bracket"], anchor="end", gate=r"\)$")
+        word = match_group(match, "reg")
+        is_region = pc.or_(
+            pc.is_in(word, value_set=value_set(bracket_words)),
+            pc.is_in(strip_regex(word, r"(?:省|市)$"), value_set=value_set(bracket_words)),
+        )
+        is_region = pc.fill_null(is_region, False)
+        return pc.if_else(is_region, stripped, values), pc.if_else(is_region, word, None)
+
+    rest, bracket_after = cut_bracket(rest)
+    rest, legal = _cut(rest, pat["legal"], anchor="end")
+    legal_form = pc.coalesce(match_group(legal, "cn"), match_group(legal, "en"))
+    rest, bracket_before = cut_bracket(rest)
+
+    after_province, p_reg = _cut_prefix(rest, provinces)
+    stripped, c_reg = _cut_prefix(after_province, cities)
+    # Keep the region when nothing (or one character) would be left: "北京有限公司".
+    has_prefix = np.asarray(pc.fill_null(pc.greater_equal(pc.utf8_length(stripped), 2), False))
+    has_prefix &= np.asarray(pc.fill_null(pc.or_(p_reg.is_valid(), c_reg.is_valid()), False))
+    rest = pc.if_else(pa.array(has_prefix), stripped, rest)
+    prefix_region = pc.if_else(pa.array(has_prefix), pc.coalesce(c_reg, p_reg), null_strings(n))
+
+    rest, lead = _cut(rest, pat["en_lead"], anchor="start", gate=pat["en_lead_gate"])
+    rest, trail = _cut(rest, pat["en_trail"], anchor="end", gate=pat["en_trail_gate"])
+
+    core = pc.utf8_trim(rest, characters=" ,.-·&()_/")
+    core = pc.if_else(pc.equal(core, ""), null_strings(n), core)
+
+    region_text = pc.coalesce(
+        prefix_region, bracket_before, bracket_after,
+        match_group(lead, "reg"), match_group(trail, "reg"), branch_region,
+    )  # fmt: skip
+    region = map_distinct(region_text, _region_canonical)
+    legal_norm = map_distinct(legal_form, _legal_form_canonical)
+    legal_norm = pc.if_else(
+        pa.array(has_branch),
+        pc.binary_join_element_wise(pc.fill_null(legal_norm, ""), "分公司", ""),
+        legal_norm,
+    )
+
+    given = np.asarray(clean.is_valid())
+    problem = null_strings(n)
+    digits_only = matches(clean, r"^[\d\s\-+.]+$")
+    placeholder = (
+        np.asarray(pc.fill_null(pc.is_in(clean, pa.array(_COMPANY_PLACEHOLDERS)), False))
+        | matches(clean, r"^(?:x+|\?+|\.+|_+)$")
+        | (given & ~np.asarray(core.is_valid()))
+    )
+    problem = set_where(problem, placeholder, "placeholder name")
+    problem = set_where(problem, digits_only, "digits only")
+    invalid = given & np.asarray(problem.is_valid())
+    none = null_strings(n)
+    inv = pa.array(invalid)
+    return {
+        "clean": pc.if_else(inv, none, clean),
+        "core": pc.if_else(inv, none, core),
+        "legal_form": pc.if_else(inv, none, legal_norm),
+        "region": pc.if_else(inv, none, region),
+        "valid": pc.if_else(pa.array(given), pa.array(~invalid), pa.scalar(None, pa.bool_())),
+        "problem": problem,
+    }
+
+
+# City names that are also ordinary words at the start of company names ("中山装饰",
+# "金华科技", "大庆石化" are fine to strip, but 中山/金华 are very common trade names).
+_AMBIGUOUS_COMPANY_PREFIXES = frozenset({"中山", "金华", "吉林"})
+
+
+_COMPANY_PLACEHOLDERS = ("个人", "无", "test", "测试", "暂无", "不详", "n/a", "na", "none", "个体",
+                         "xxx", "公司", "null", "未知", "unknown", "无单位", "个体户", "待定",
+                         "tbd", "其他", "其它", "散户")  # fmt: skip
+_CN_LEGAL_FORMS = ("集团股份有限公司", "股份有限公司", "有限责任公司", "集团有限公司", "有限公司",
+                   "(集团)股份有限公司", "(集团)有限公司", "(集团)", "(有限合伙)", "(普通合伙)",
+                   "有限合伙", "普通合伙", "集团", "公司")  # fmt: skip
+_EN_LEGAL_RE2 = (
+    r"(?:(?:group|holdings?)[\s,]+)?(?:"
+    r"co\.?,?\s*ltd\.?|company\s+limited|co\.?,?\s*limited|pte\.?\s*ltd\.?|pty\.?\s*ltd\.?"
+    r"|limited|ltd\.?|incorporated|inc\.?|corporation|corp\.?|l\.?l\.?c\.?|gmbh|plc|ag"
+    r"|s\.a\.|b\.v\.|bv|co\.?|company)"
+)
+_LEGAL_FORM_SYNONYMS = {
+    "有限责任公司": "有限公司", "(有限合伙)": "有限合伙", "(集团)有限公司": "集团有限公司",
+    "(集团)股份有限公司": "集团股份有限公司", "(集团)": "集团", "(普通合伙)": "普通合伙",
+    "company limited": "co ltd", "co limited": "co ltd", "limited": "ltd",
+    "incorporated": "inc", "corporation": "corp", "l l c": "llc", "company": "co",
+    "pte ltd": "pte ltd", "b v": "bv", "s a": "sa",
+}  # fmt: skip
+
+
+def _re2_alternation(words: Sequence[str]) -> str:
+    """Longest-first alternation of literal words, escaped for re2."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _company_patterns() -> dict[str, str]:
+    english = [a for _c, _f, aliases in PROVINCES for a in aliases if len(a) > 2]
+    english += [a for _c, aliases in CITIES for a in aliases]
+    english = [a for a in english if a.isascii()]
+    all_cn = [c for c, _f, _a in PROVINCES] + [c for c, _a in CITIES]
+    return {
+        # Every pattern matches only the part to cut off (a suffix or a prefix), so re2 can
+        # find it with its DFA instead of capturing the whole name: ~5x faster.
+        "branch": (
+            rf"(?P<br>\(?(?:\((?P<r1>{_re2_alternation(all_cn)})(?:省|市)?\)"
+            rf"|(?P<r2>{_re2_alternation(all_cn)})(?:省|市)?)?(?:分公司|分店|分厂|办事处)\)?)$"
+        ),
+        "bracket": r"\s*\((?P<reg>[^()]{2,24})\)$",
+        "legal": (
+            rf"(?:\s*(?P<cn>{_re2_alternation(_CN_LEGAL_FORMS)})"
+            rf"|(?:^|[\s,]+)(?P<en>{_EN_LEGAL_RE2}))$"
+        ),
+        "en_lead": rf"^(?P<reg>{_re2_alternation(english)})\s+",
+        "en_trail": rf"\s+(?P<reg>{_re2_alternation(english)})$",
+        # Gates (see _cut): what every match of the pattern above them starts or ends with.
+        "branch_gate": r"(?:分公司|分店|分厂|办事处)\)?$",
+        "en_lead_gate": f"^[{_re2_class({w[0] for w in english})}]",
+        "en_trail_gate": f"[{_re2_class({w[-1] for w in english})}]$",
+    }
+
+
+def _re2_class(chars: set[str]) -> str:
+    """A re2 character class body matching exactly ``chars`` (letters and digits only)."""
+    if not all(c.isascii() and c.isalnum() for c in chars):
+        raise ValueError(f"only ASCII letters and digits expected, got {sorted(chars)}")
+    return "".join(sorted(chars))
+
+
+@lru_cache(maxsize=1)
+def _company_region_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(province prefixes, city prefixes, bracketed region words) for company names."""
+    provinces = {c for c, _f, _a in PROVINCES} | {f for _c, f, _a in PROVINCES}
+    provinces |= {c + suffix for c, _f, _a in PROVINCES for suffix in ("省", "市")}
+    cities = {c for c, _a in CITIES if c not in _AMBIGUOUS_COMPANY_PREFIXES}
+    cities |= {c + "市" for c, _a in CITIES}
+    bracket = {*provinces, *cities, *(c for c, _a in CITIES), "中国", "china"}
+    bracket |= {a for _c, _f, aliases in PROVINCES for a in aliases if len(a) > 2}
+    bracket |= {a for _c, aliases in CITIES for a in aliases}
+    return frozenset(provinces), frozenset(cities), frozenset(bracket)
+
+
+def _cut_prefix(text: pa.Array, words: frozenset[str]) -> tuple[pa.Array, pa.Array]:
+    """(text without its longest prefix from ``words``, that prefix or null).
+
+    Hash look-ups of the first k characters instead of one huge regex alternation, which
+    re2 runs slowly on multi-byte (Han) text.
+    """
+    matched = null_strings(len(text))
+    for k in sorted({len(w) for w in words}):  # longer prefixes overwrite shorter ones
+        head = pc.utf8_slice_codeunits(text, 0, k)
+        hit = pc.fill_null(pc.is_in(head, value_set=value_set(words)), False)
+        matched = pc.if_else(hit, head, matched)
+    lengths = pc.fill_null(pc.utf8_length(matched), 0).to_numpy(zero_copy_only=False)
+    if not lengths.any():
+        return text, matched
+    rest = text.to_pylist()
+    for i in np.flatnonzero(lengths):
+        rest[i] = rest[i][lengths[i] :]
+    return pa.array(rest, type=pa.string()), matched
+
+
+def _cut(
+    text: pa.Array, pattern: str, *, anchor: str, gate: str | None = None
+) -> tuple[pa.Array, pa.Array]:
+    """(text with the first match of ``pattern`` removed, the ``extract_regex`` match).
+
+    ``pattern`` is anchored: it matches a suffix (``anchor="end"``) or a prefix
+    (``"start"``), so the cut is a slice of the matched length and re2 compiles the
+    pattern once, not twice. ``gate``: a small pattern every match must also match (a
+    suffix every alternative ends with): the big pattern runs on those values only, and
+    not at all when none passes (a form check is one value).
+    """
+    if anchor not in ("start", "end"):
+        raise ValueError(f"anchor must be 'start' or 'end', not {anchor!r}")
+    candidates = np.asarray(text.is_valid())
+    if gate is not None:
+        candidates = matches(text, gate, where=candidates)
+    match = extract_where(text, candidates, f"(?P<_cut>{pattern})")
+    matched = np.asarray(match.is_valid())
+    if not matched.any():
+        return text, match
+    keep = pa.array(matched)
+    values = text.filter(keep).to_pylist()
+    cuts = pc.struct_field(match, "_cut").filter(keep).to_pylist()
+    if anchor == "end":
+        rest = [v[: len(v) - len(c)] for v, c in zip(values, cuts, strict=True)]
+    else:
+        rest = [v[len(c) :] for v, c in zip(values, cuts, strict=True)]
+    return replace_masked(text, matched, rest), match
+
+
+def _region_canonical(text: str) -> str | None:
+    if text in ("中国", "china"):
+        return "中国"
+    as_province = place_one(text, "province")
+    if as_province in {c for c, _f, _a in PROVINCES}:
+        return as_province
+    return place_one(text, "city")
+
+
+def _legal_form_canonical(text: str) -> str | None:
+    key = re.sub(r"[.,]", " ", text.lower())
+    key = re.sub(r"\s+", " ", key).strip()
+    return _LEGAL_FORM_SYNONYMS.get(key, key) or None
