@@ -13,7 +13,7 @@ The public API: :func:`link` runs the whole flow; the objects below configure it
 
 from __future__ import annotations
 
-from linkage._version import __version__
+from linkage._version import __version__ as __version__
 from linkage.blocking import BlockingRule
 from linkage.decisions import DecisionPolicy, RoutingRule, Thresholds
 from linkage.errors import (
@@ -28,11 +28,11 @@ from linkage.errors import (
     SchemaError,
     StoreError,
 )
-from linkage.incremental import CheckResult, RecordStore, check_all
 from linkage.model import LinkageModel
-from linkage.pipeline import LinkResult, link
-from linkage.review import ReviewQueue
+from linkage.project import ReviewQueue
+from linkage.run import LinkResult, link
 from linkage.schema import ROLES, RoleMapping, detect_roles
+from linkage.store import CheckResult, RecordStore, check_all
 
 __all__ = [
     "BlockingRule",

@@ -23,9 +23,10 @@ What linkage borrows, and why:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "input_tables",
     "not_trained_messages",
     "probability_two_random_records_match",
+    "quiet",
     "quiet_splink",
     "register_table",
     "scoring_settings",
@@ -65,6 +67,17 @@ def quiet_splink() -> Iterator[None]:
         yield
     finally:
         splink_logger.setLevel(level)
+
+
+def quiet(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` with splink's log chatter held back (see :func:`quiet_splink`)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with quiet_splink():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 # -- a linker's settings -------------------------------------------------------------------

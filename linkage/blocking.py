@@ -234,3 +234,8 @@ def add_block_keys(
             running += pairs
         kept.append(rule)
     return kept, report
+
+
+def block_on_key(rule: BlockingRule) -> dict[str, str]:
+    """The splink blocking rule (as a dict) for a rule's key column."""
+    return {"blocking_rule": f'l."{rule.key_column}" = r."{rule.key_column}"'}

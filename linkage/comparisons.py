@@ -20,8 +20,8 @@ from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink.internals.comparison_creator import ComparisonCreator
 
+from linkage._splink import ComparisonCreator
 from linkage.errors import ConfigError
 
 # Comparison output names are fixed: decisions and routing rules refer to them

@@ -1,6 +1,19 @@
 """One exception hierarchy for everything ``linkage`` raises on purpose.
 
 Every message says what was wrong, where (the column, row or argument) and what to do.
+
+::
+
+    LinkageError
+    ├── InputError (also a ValueError)      the records cannot be used as given
+    │   └── SchemaError                     a role or column is missing, unknown, or wrong
+    ├── ConfigError (also a ValueError)     an argument or setting is invalid
+    ├── ModelError                          a model cannot be trained, loaded or used
+    └── QueueError                          the project file cannot be used as asked
+        ├── QueueBusyError                  another process holds the file
+        ├── QueueVersionError               written by a newer linkage
+        ├── QueueDataError                  made for other data
+        └── StoreError                      the record store in the file
 """
 
 from __future__ import annotations

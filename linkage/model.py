@@ -26,6 +26,8 @@ import duckdb
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
+from linkage import _splink
+from linkage._version import __version__
 from linkage.blocking import BlockingRule
 from linkage.decisions import DecisionPolicy
 from linkage.errors import ModelError
@@ -96,8 +98,6 @@ class LinkageModel:
 
     # -- persistence -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        from linkage._version import __version__
-
         return {
             "format": "linkage-model",
             "format_version": FORMAT_VERSION,
@@ -208,9 +208,7 @@ def _with_output_name(comparison: Any, name: str) -> Any:
     # splink's ComparisonCreator keeps the name in `_output_column_name` for custom
     # comparisons and derives it from the column otherwise; `configure` has no name option,
     # so go through the dict form, which splink accepts everywhere.
-    from splink.internals.comparison_creator import ComparisonCreator
-
-    if isinstance(comparison, ComparisonCreator):
+    if isinstance(comparison, _splink.ComparisonCreator):
         as_dict = comparison.get_comparison("duckdb").as_dict()
         as_dict["output_column_name"] = name
         return as_dict
@@ -236,9 +234,7 @@ def train(
             )
         except Exception as exc:  # splink raises a bare Exception when no pair matches
             logger.warning("could not estimate the prior from deterministic rules: %s", exc)
-    log.probability_two_random_records_match = (
-        linker._settings_obj._probability_two_random_records_match
-    )
+    log.probability_two_random_records_match = _splink.probability_two_random_records_match(linker)
     # The u sample: enough pairs for rare levels, not so many that it dominates the run
     # (measured: 1e7 pairs took 20 s of a 25 s run at 100k records).
     max_pairs = int(min(max(n_records * 20, 200_000), 3_000_000))
@@ -247,9 +243,7 @@ def train(
 
     log.em_passes = _run_em_passes(linker, available_columns, comparisons_columns)
     # Levels never seen among matches keep splink's default m: say which.
-    log.untrained = [
-        line.strip() for line in linker._settings_obj._not_trained_messages() if line.strip()
-    ]
+    log.untrained = _splink.not_trained_messages(linker)
     return log
 
 
@@ -260,8 +254,6 @@ def _run_em_passes(
 
     A pass that yields no pairs (small or sparse data) is skipped for the next candidate.
     """
-    from splink.internals.exceptions import EMTrainingException
-
     uncovered = set(comparison_columns)
     done: list[tuple[str, ...]] = []
     failures: list[str] = []
@@ -275,7 +267,7 @@ def _run_em_passes(
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*columns), max_pairs=2_000_000
             )
-        except EMTrainingException as exc:
+        except _splink.EMTrainingException as exc:
             why = "no pairs" if "no record pairs" in str(exc) else str(exc).splitlines()[0]
             failures.append(f"{'+'.join(columns)}: {why}")
             continue

@@ -1,0 +1,903 @@
+"""The persistent review queue: pairs for a person, their verdicts, and the project file.
+
+A *project file* is one DuckDB file. It holds the review queue (items and verdicts), the
+record-to-entity mapping of the last run (so entity ids stay stable across runs), the log
+of undos and erasures, and later the store of records for incremental checks. Every change
+(a verdict, an undo with its new entities, a run's sync) is one transaction: a process
+killed in the middle leaves all of it or none of it.
+
+    >>> queue = ReviewQueue.open("crm.linkage")                       # doctest: +SKIP
+    >>> result = linkage.link(leads, queue=queue)                     # doctest: +SKIP
+    >>> queue.pending().head()                                        # doctest: +SKIP
+    >>> queue.decide(12, "match", reviewer="li.na", note="same mobile")  # doctest: +SKIP
+    >>> result = linkage.link(leads, queue=queue)   # entities follow the verdicts
+
+Items, verdicts and the order of the list
+-----------------------------------------
+An item is a pair of records (``kind``: ``review`` for pairs routed to review, ``audit`` for
+the random audit sample, ``manual`` for a pair a person decided without it being proposed,
+``conflict`` for a link that a keep-apart refused). Its ``status`` is ``pending``,
+``skipped``, ``decided``, ``conflict`` or ``left_band`` (its score left the review band on a
+later run; kept, not dropped). A verdict is ``match``, ``non_match`` or ``skip``; a person
+can change it later, and the latest verdict on a pair counts.
+
+:meth:`ReviewQueue.pending` lists the most useful items first:
+
+1. conflicts: a reviewer's keep-apart refused a link, so an entity needs a person;
+2. the audit sample: small and fixed, and worthless unless it is reviewed in full (it gives
+   precision and recall estimates that are not biased to the review band);
+3. review pairs, least certain first (``min(p, 1 - p)`` largest: the pair whose automatic
+   decision is most likely wrong, and whose label teaches threshold tuning most), ties
+   broken towards the verdict that affects most records;
+4. skipped items last.
+
+Concurrency: DuckDB lets one process write a file at a time. Each operation opens the file,
+does its transaction and closes it; a process that finds the file locked retries until
+``timeout`` seconds have passed, then raises :class:`~linkage.errors.QueueBusyError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from linkage import _splink
+from linkage._sql import run
+from linkage._version import __version__
+from linkage.errors import (
+    ConfigError,
+    QueueBusyError,
+    QueueDataError,
+    QueueError,
+    QueueVersionError,
+)
+from linkage.project._file import (
+    FORMAT_VERSION,
+    SCHEMA,
+    VERDICTS,
+    canonical,
+    ensure_item,
+    erase_key,
+    first_row,
+    log_event,
+    now,
+    pause_for_tests,
+    read_meta,
+    record_key,
+    write_meta,
+)
+
+# The latest verdict on each pair: a person can change their mind.
+CURRENT_VERDICTS = """
+    SELECT * FROM verdicts
+    QUALIFY row_number() OVER (PARTITION BY key_l, key_r ORDER BY verdict_id DESC) = 1
+"""
+
+QUEUE_ORDER = """
+    CASE status WHEN 'conflict' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END,
+    CASE kind WHEN 'conflict' THEN 0 WHEN 'audit' THEN 1 ELSE 2 END,
+    least(coalesce(match_probability, 0.5), 1 - coalesce(match_probability, 0.5)) DESC,
+    coalesce(records_affected, 0) DESC,
+    item_id
+"""
+
+
+@dataclass
+class RunSync:
+    """What one clustering tells the project file (built by the pipeline).
+
+    Attributes:
+        keys, source_dataset, record_id: per working row (``rid``).
+        labels: cluster label per row (lowest rid of its cluster).
+        active: rows that take part (erased rows are ``False``).
+        review: the pairs in the review band: ``key_l, key_r, match_weight,
+            match_probability, reason, values_l, values_r`` (canonical key order).
+        tracked: the current decision and score of pairs the queue already holds:
+            ``key_l, key_r, decision, match_weight, match_probability``.
+        conflicts: links a reviewer's keep-apart refused, columns as ``review``.
+        verdicts: new verdicts to record in the same transaction:
+            ``(key_a, key_b, verdict, reviewer, note, origin)``.
+        events: log lines ``(event, record_key or None, actor, note)``; the entity id is
+            the record's entity before this sync.
+        erase: record keys to forget.
+        new_run: count this as a new run of ``link`` (not an undo or re-clustering).
+    """
+
+    keys: np.ndarray
+    source_dataset: np.ndarray
+    record_id: np.ndarray
+    labels: np.ndarray
+    active: np.ndarray
+    review: pd.DataFrame
+    tracked: pd.DataFrame
+    conflicts: pd.DataFrame
+    verdicts: list[tuple[str, str, str, str, str | None, str]] = field(default_factory=list)
+    events: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
+    erase: list[str] = field(default_factory=list)
+    new_run: bool = True
+
+
+class ReviewQueue:
+    """The review queue in a project file (or in memory, for a session without a file).
+
+    Open it with :meth:`open`; pass it to :func:`linkage.link` as ``queue=``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, *, timeout: float = 10.0) -> None:
+        self.path = Path(path) if path is not None else None
+        self.timeout = timeout
+        self._memory: duckdb.DuckDBPyConnection | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, timeout: float = 10.0) -> ReviewQueue:
+        """Open a project file, creating it when it does not exist.
+
+        Args:
+            path: the DuckDB project file.
+            timeout: seconds to wait for another process that holds the file.
+
+        Raises:
+            QueueVersionError: the file was written by a newer ``linkage``.
+            QueueError: the file is not a ``linkage`` project file.
+            QueueBusyError: another process held the file for longer than ``timeout``.
+        """
+        queue = cls(path, timeout=timeout)
+        queue._initialise()
+        return queue
+
+    @classmethod
+    def in_memory(cls) -> ReviewQueue:
+        """A queue that lives as long as this object (what ``link`` uses without a file)."""
+        queue = cls(None)
+        queue._memory = duckdb.connect()
+        queue._initialise()
+        return queue
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path else "in memory"
+        return f"ReviewQueue({where})"
+
+    def _initialise(self) -> None:
+        with self._transaction() as con:
+            tables = {
+                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
+            if tables and "linkage_meta" not in tables:
+                raise QueueError(
+                    f"{self.path} is a DuckDB file but not a linkage project file "
+                    f"(it holds {', '.join(sorted(tables)[:5])}); give another path"
+                )
+            if "linkage_meta" in tables:
+                stored = read_meta(con, "format_version")
+                if stored is not None and int(stored) > FORMAT_VERSION:
+                    raise QueueVersionError(
+                        f"{self.path} was written by a newer linkage (project format "
+                        f"{stored}; linkage {__version__} reads format {FORMAT_VERSION} and "
+                        f"older, last written by linkage {read_meta(con, 'linkage_version')}): "
+                        "upgrade linkage to open it"
+                    )
+            for statement in SCHEMA:
+                run(con, statement)
+            if read_meta(con, "format_version") is None:
+                write_meta(con, "format_version", str(FORMAT_VERSION))
+                write_meta(con, "linkage_version", __version__)
+                write_meta(con, "runs", "0")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on the project file: all of it is written, or none."""
+        con = self._connect()
+        try:
+            run(con, "BEGIN TRANSACTION")
+            try:
+                yield con
+                run(con, "COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    run(con, "ROLLBACK")
+                raise
+        except duckdb.TransactionException as exc:
+            raise QueueBusyError(
+                f"another change to {self} was made at the same time; nothing was written, "
+                f"try again ({exc})"
+            ) from exc
+        finally:
+            con.close()
+
+    def hold(self) -> duckdb.DuckDBPyConnection:
+        """Keep the project file open until :meth:`release` (the incremental store does, so
+        that a check costs no file opening); every operation then runs on a cursor of it,
+        and another process waits, as it does for any writer.
+
+        Raises:
+            QueueBusyError: another process held the file for longer than ``timeout``.
+        """
+        if self._memory is None:
+            self._memory = self._connect()
+            self._held = True
+        return self._memory
+
+    def release(self) -> None:
+        """Close the file kept open by :meth:`hold` (other processes may open it again)."""
+        if getattr(self, "_held", False) and self._memory is not None:
+            self._memory.close()
+            self._memory = None
+            self._held = False
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self._memory is not None:
+            return self._memory.cursor()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                text = str(exc)
+                if "lock" not in text.lower():
+                    raise QueueError(f"cannot open {self.path} as a project file: {text}") from exc
+                if time.monotonic() >= deadline:
+                    raise QueueBusyError(
+                        f"{self.path} is in use by another process (waited {self.timeout:g}s); "
+                        "nothing was written. Try again when it is done, or raise timeout. "
+                        f"DuckDB said: {text}"
+                    ) from exc
+                time.sleep(0.05)
+            except duckdb.Error as exc:
+                raise QueueError(f"cannot open {self.path} as a project file: {exc}") from exc
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def pending(self, limit: int | None = None, *, include_skipped: bool = True) -> pd.DataFrame:
+        """Items waiting for a verdict, most useful first (see the module docstring).
+
+        Returns:
+            one row per item: ``item_id, kind, status, record_l, record_r, match_weight,
+            match_probability, reason`` and each role's values as ``<role>_l``, ``<role>_r``.
+        """
+        statuses = ["conflict", "pending"] + (["skipped"] if include_skipped else [])
+        return self._item_frame("status IN (SELECT unnest(?))", [statuses], limit)
+
+    def items(self, status: str | None = None) -> pd.DataFrame:
+        """Every item (or those with one status), in the order of :meth:`pending`,
+        with the current verdict, its reviewer and time."""
+        if status is None:
+            return self._item_frame("TRUE", [], None)
+        return self._item_frame("status = ?", [status], None)
+
+    def show(self, item_id: int) -> pd.DataFrame:
+        """One item's two records side by side: one row per role, ``left``, ``right`` and
+        whether they are the same.
+
+        Raises:
+            QueueError: no such item.
+        """
+        row = self._item_row(item_id)
+        left, right = json.loads(row["values_l"] or "{}"), json.loads(row["values_r"] or "{}")
+        roles = list(dict.fromkeys([*left, *right]))
+        frame = pd.DataFrame(
+            {
+                "role": roles,
+                "left": [left.get(r) for r in roles],
+                "right": [right.get(r) for r in roles],
+            }
+        )
+        frame["same"] = frame["left"].notna() & (frame["left"] == frame["right"])
+        return frame
+
+    def item(self, item_id: int) -> dict[str, Any]:
+        """One item's fields as a dict (scores, reason, status, current verdict).
+
+        Raises:
+            QueueError: no such item.
+        """
+        row = self._item_row(item_id)
+        return {k: v for k, v in row.items() if k not in ("values_l", "values_r")}
+
+    def verdicts(self, *, history: bool = False) -> pd.DataFrame:
+        """The current verdict on each pair (or every verdict ever given, with
+        ``history=True``): ``record_l, record_r, verdict, reviewer, note, origin,
+        decided_at, item_id``."""
+        source = "verdicts" if history else f"({CURRENT_VERDICTS})"
+        with self._transaction() as con:
+            return con.execute(
+                f"SELECT key_l AS record_l, key_r AS record_r, verdict, reviewer, note, origin, "
+                f"decided_at, item_id FROM {source} ORDER BY verdict_id"
+            ).df()
+
+    def labels(self, result: Any = None) -> pd.DataFrame:
+        """The verdicts as a splink labels table (``skip`` left out).
+
+        splink 5 joins a labels table on ``<unique id column>_l/_r`` and, when the job has
+        one, ``<source dataset column>_l/_r``, with ``clerical_match_score`` (1.0 for
+        ``match``, 0.0 for ``non_match``). Without ``result`` the columns are splink's
+        default names, ``source_dataset_l, unique_id_l, source_dataset_r, unique_id_r,
+        clerical_match_score``, holding record ids. With a :class:`~linkage.LinkResult`
+        they are named and numbered as that run's linker expects, so the table feeds
+        splink's accuracy charts and threshold tools directly::
+
+            labels = queue.labels(result)
+            table = result.linker.table_management.register_table(labels, "labels")
+            result.linker.evaluation.accuracy_analysis_from_labels_table(table)
+        """
+        with self._transaction() as con:
+            current = con.execute(
+                f"SELECT key_l, key_r, verdict FROM ({CURRENT_VERDICTS}) "
+                "WHERE verdict <> 'skip' ORDER BY verdict_id"
+            ).df()
+            records = con.execute(
+                "SELECT record_key, source_dataset, record_id FROM project_records"
+            ).df()
+        score = (current["verdict"] == "match").astype(float)
+        if result is not None:
+            keys = pd.Index(result._context.keys)
+            rid_l, rid_r = keys.get_indexer(current["key_l"]), keys.get_indexer(current["key_r"])
+            known = (rid_l >= 0) & (rid_r >= 0)
+            sources = result._context.work["source_dataset"].to_numpy()
+            uid, source = _splink.unique_id_and_source_columns(result.linker)
+            frame = pd.DataFrame(
+                {
+                    f"{uid}_l": rid_l[known],
+                    f"{uid}_r": rid_r[known],
+                    "clerical_match_score": score[known].to_numpy(),
+                }
+            )
+            if source:
+                frame.insert(0, f"{source}_l", sources[rid_l[known]])
+                frame.insert(2, f"{source}_r", sources[rid_r[known]])
+            return frame
+        lookup = records.set_index("record_key")
+        left = lookup.reindex(current["key_l"])
+        right = lookup.reindex(current["key_r"])
+        return pd.DataFrame(
+            {
+                "source_dataset_l": left["source_dataset"].to_numpy(),
+                "unique_id_l": left["record_id"].fillna(current["key_l"]).to_numpy(),
+                "source_dataset_r": right["source_dataset"].to_numpy(),
+                "unique_id_r": right["record_id"].fillna(current["key_r"]).to_numpy(),
+                "clerical_match_score": score.to_numpy(),
+            }
+        )
+
+    def entity_map(self) -> pd.DataFrame:
+        """The record-to-entity mapping of the last run, to write back to the CRM:
+        ``source_dataset, record_id, entity_id`` (erased records are not in it)."""
+        with self._transaction() as con:
+            return con.execute(
+                "SELECT source_dataset, record_id, entity_id FROM project_records "
+                "ORDER BY source_dataset, record_id"
+            ).df()
+
+    def events(self) -> pd.DataFrame:
+        """The log of undos, splits, manual verdicts and erasures: ``at, event, entity_id,
+        record_key, actor, note`` (an erasure keeps only its time and entity)."""
+        with self._transaction() as con:
+            return con.execute(
+                'SELECT "at", event, entity_id, record_key, actor, note FROM project_events '
+                "ORDER BY event_id"
+            ).df()
+
+    def audit_estimate(self) -> pd.DataFrame:
+        """Precision and recall of the automatic decisions, estimated from verdicts.
+
+        One row per decision stratum (``auto_merge``, ``review``, ``distinct``):
+        ``population`` (pairs the stratum stands for), ``reviewed``, ``matches`` and
+        ``match_rate`` among reviewed items (audit items weighted by their sampling
+        fraction). The ``auto_merge`` row's ``match_rate`` estimates the precision of
+        auto-merging; ``recall`` on that row is its share of all estimated true matches
+        among scored pairs (pairs blocking never proposed are not covered).
+        """
+        with self._transaction() as con:
+            frame = con.execute(
+                f"""
+                WITH judged AS (
+                    SELECT i.decision, i.kind, coalesce(i.sample_weight, 1.0) AS weight,
+                           v.verdict
+                    FROM review_items i LEFT JOIN ({CURRENT_VERDICTS}) v
+                      ON v.key_l = i.key_l AND v.key_r = i.key_r
+                    WHERE i.kind IN ('audit', 'review') AND i.decision IS NOT NULL
+                )
+                SELECT decision,
+                       sum(weight) AS population,
+                       count(*) FILTER (WHERE verdict IN ('match', 'non_match')) AS reviewed,
+                       count(*) FILTER (WHERE verdict = 'match') AS matches
+                FROM judged GROUP BY decision ORDER BY decision
+                """
+            ).df()
+        frame["match_rate"] = frame["matches"] / frame["reviewed"].where(frame["reviewed"] > 0)
+        estimated = frame["population"] * frame["match_rate"]
+        total = estimated.sum(min_count=1)
+        frame["recall"] = np.where(frame["decision"] == "auto_merge", estimated / total, np.nan)
+        return frame
+
+    # -- verdicts --------------------------------------------------------------------------
+
+    def decide(self, item_id: int, verdict: str, *, reviewer: str, note: str | None = None) -> None:
+        """Give (or change) the verdict on an item.
+
+        Args:
+            item_id: from :meth:`pending`.
+            verdict: ``match``, ``non_match`` or ``skip``.
+            reviewer: who decided (kept with the verdict, in the merge log).
+            note: why, optionally.
+
+        Raises:
+            ConfigError: an unknown verdict or an empty reviewer name.
+            QueueError: no such item; QueueBusyError: the file stayed locked.
+        """
+        check_verdict(verdict, reviewer)
+        with self._transaction() as con:
+            row = first_row(
+                con.execute("SELECT key_l, key_r FROM review_items WHERE item_id = ?", [item_id])
+            )
+            if row is None:
+                raise QueueError(f"no item {item_id} in {self}: list them with pending()")
+            insert_verdict(con, item_id, row[0], row[1], verdict, reviewer, note, "review")
+            pause_for_tests()
+            run(
+                con,
+                "UPDATE review_items SET status = ?, updated_at = ? WHERE item_id = ?",
+                ["skipped" if verdict == "skip" else "decided", now(), item_id],
+            )
+
+    def decide_pair(
+        self,
+        record_a: str | tuple[str, str],
+        record_b: str | tuple[str, str],
+        verdict: str,
+        *,
+        reviewer: str,
+        note: str | None = None,
+    ) -> int:
+        """Match or keep apart two records that were never proposed as a pair.
+
+        The pair becomes a ``manual`` item (or its existing item is decided). The next
+        ``link`` (or ``result.recluster()``) follows the verdict.
+
+        Returns:
+            the item id.
+
+        Raises:
+            ConfigError: an unknown verdict, an empty reviewer, or the same record twice.
+        """
+        check_verdict(verdict, reviewer)
+        key_l, key_r = canonical(record_key(record_a), record_key(record_b))
+        if key_l == key_r:
+            raise ConfigError(f"a pair needs two records; got {key_l!r} twice")
+        with self._transaction() as con:
+            item_id = ensure_item(con, key_l, key_r, "manual")
+            insert_verdict(con, item_id, key_l, key_r, verdict, reviewer, note, "manual")
+            run(
+                con,
+                "UPDATE review_items SET status = ?, updated_at = ? WHERE item_id = ?",
+                ["skipped" if verdict == "skip" else "decided", now(), item_id],
+            )
+            log_event(
+                con, f"manual_{verdict}", None, key_l, reviewer, f"with {key_r}: {note or ''}"
+            )
+        return item_id
+
+    def add_audit_sample(
+        self, result: Any, n_auto_merge: int = 50, n_distinct: int = 50, *, seed: int = 0
+    ) -> int:
+        """Put a random sample of auto-merged and of distinct pairs in the queue, as audit.
+
+        Each audit item carries the sampling weight (pairs in its stratum / pairs
+        sampled), so that :meth:`audit_estimate` is not biased to the review band.
+
+        Returns:
+            how many items were added (pairs already in the queue are not added again).
+        """
+        sample = result.audit_sample({"auto_merge": n_auto_merge, "distinct": n_distinct}, seed)
+        if sample.empty:
+            return 0
+        with self._transaction() as con:
+            con.register("audit_sample", sample)
+            before = first_row(con.execute("SELECT count(*) FROM review_items"))[0]
+            run_number = int(read_meta(con, "runs") or 0)
+            run(
+                con,
+                """
+                INSERT INTO review_items
+                SELECT nextval('review_item_ids'), s.key_l, s.key_r, 'audit', 'pending',
+                       s.decision, s.match_weight, s.match_probability, s.reason,
+                       s.sample_weight, NULL, s.values_l, s.values_r, ?, ?, ?, ?
+                FROM audit_sample s ANTI JOIN review_items i USING (key_l, key_r)
+                """,
+                [run_number, run_number, now(), now()],
+            )
+            after = first_row(con.execute("SELECT count(*) FROM review_items"))[0]
+            con.unregister("audit_sample")
+        return int(after - before)
+
+    # -- what the pipeline uses ------------------------------------------------------------
+
+    def check_data(
+        self, id_columns: Sequence[str], inputs: Sequence[str], keys: np.ndarray
+    ) -> None:
+        """Refuse a queue made for other data; remember the data's shape on first use.
+
+        Raises:
+            QueueDataError: other id column, other inputs, or none of the stored records.
+        """
+        with self._transaction() as con:
+            stored_columns = read_meta(con, "id_columns")
+            stored_inputs = read_meta(con, "inputs")
+            if stored_columns is None:
+                write_meta(con, "id_columns", json.dumps(list(id_columns)))
+                write_meta(con, "inputs", json.dumps(list(inputs)))
+                return
+            if json.loads(stored_columns) != list(id_columns) or json.loads(stored_inputs) != list(
+                inputs
+            ):
+                raise QueueDataError(
+                    f"{self} was made for other data: inputs {json.loads(stored_inputs)} with "
+                    f"id columns {json.loads(stored_columns)}, not inputs {list(inputs)} with "
+                    f"{list(id_columns)}. Open another project file for this data."
+                )
+            n_stored = first_row(con.execute("SELECT count(*) FROM project_records"))[0]
+            if n_stored:
+                con.register("incoming_keys", pd.DataFrame({"record_key": keys}))
+                shared = first_row(
+                    con.execute(
+                        "SELECT count(*) FROM project_records JOIN incoming_keys USING (record_key)"
+                    )
+                )[0]
+                con.unregister("incoming_keys")
+                if shared == 0:
+                    raise QueueDataError(
+                        f"{self} was made for other data: none of its {n_stored:,} records "
+                        "is in this input. Open another project file for this data."
+                    )
+
+    def erased_among(self, keys: np.ndarray) -> np.ndarray:
+        """Which of these record keys were erased before (to leave them out again)."""
+        with self._transaction() as con:
+            if not first_row(con.execute("SELECT count(*) FROM erasures"))[0]:
+                return np.zeros(len(keys), dtype=bool)
+            con.register("incoming_keys", pd.DataFrame({"record_key": keys}))
+            erased = con.execute(
+                "SELECT sha256(record_key) IN (SELECT key_hash FROM erasures) FROM incoming_keys"
+            ).fetchnumpy()
+            con.unregister("incoming_keys")
+        return np.asarray(next(iter(erased.values())), dtype=bool)
+
+    def constraints(self) -> pd.DataFrame:
+        """The current ``match`` and ``non_match`` verdicts: ``key_l, key_r, verdict,
+        reviewer, note, origin, decided_at``."""
+        with self._transaction() as con:
+            return con.execute(
+                f"SELECT key_l, key_r, verdict, reviewer, note, origin, decided_at "
+                f"FROM ({CURRENT_VERDICTS}) WHERE verdict IN ('match', 'non_match')"
+            ).df()
+
+    def tracked_pairs(self) -> pd.DataFrame:
+        """The pairs the queue holds items for: ``key_l, key_r``."""
+        with self._transaction() as con:
+            return con.execute("SELECT key_l, key_r FROM review_items").df()
+
+    def sync(self, state: RunSync) -> np.ndarray:
+        """Write one clustering to the project file, in one transaction: stable entity
+        ids, review items, conflicts, new verdicts, events and erasures.
+
+        Returns:
+            the entity id per working row (``None`` for inactive rows).
+        """
+        with self._transaction() as con:
+            run_number = int(read_meta(con, "runs") or 0) + (1 if state.new_run else 0)
+            write_meta(con, "runs", str(run_number))
+            stamp = now()
+            previous = (
+                con.execute("SELECT record_key, entity_id FROM project_records")
+                .df()
+                .set_index("record_key")["entity_id"]
+            )
+            for event, key, actor, note in state.events:
+                entity = previous.get(key) if key is not None else None
+                log_event(con, event, entity, key, actor, note, stamp)
+            for key in state.erase:
+                # Only that a record was erased, and when: no id, no values. The entity is
+                # named when it lives on in other records (so its merge log shows the gap).
+                entity = previous.get(key)
+                if entity is not None and int((previous == entity).sum()) < 2:
+                    entity = None
+                log_event(con, "erased", entity, None, None, None, stamp)
+                erase_key(con, key, stamp)
+            for key_a, key_b, verdict, reviewer, note, origin in state.verdicts:
+                key_l, key_r = canonical(key_a, key_b)
+                item_id = ensure_item(con, key_l, key_r, "manual")
+                insert_verdict(con, item_id, key_l, key_r, verdict, reviewer, note, origin)
+                run(con, "UPDATE review_items SET status = 'decided' WHERE item_id = ?", [item_id])
+            entity_ids = assign_entity_ids(con, state, run_number)
+            sync_items(con, state, run_number, stamp, entity_ids)
+        if state.erase:
+            self._checkpoint()
+        return entity_ids
+
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the file, so erased values leave the log too."""
+        con = self._connect()
+        try:
+            run(con, "FORCE CHECKPOINT")
+        finally:
+            con.close()
+
+    # -- erasing ---------------------------------------------------------------------------
+
+    def forget(self, record: str | tuple[str, str]) -> None:
+        """Erase a record from the queue alone (items, verdicts, mapping); the log keeps
+        that a record was erased, and when. ``result.forget`` also re-clusters."""
+        key = record_key(record)
+        with self._transaction() as con:
+            entity = first_row(
+                con.execute(
+                    "SELECT entity_id FROM project_records WHERE entity_id = "
+                    "(SELECT entity_id FROM project_records WHERE record_key = ?) "
+                    "GROUP BY entity_id HAVING count(*) > 1",
+                    [key],
+                )
+            )
+            log_event(con, "erased", entity[0] if entity else None, None, None, None, now())
+            erase_key(con, key, now())
+        self._checkpoint()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _item_frame(self, where: str, params: list[Any], limit: int | None) -> pd.DataFrame:
+        limit_sql = f"LIMIT {int(limit)}" if limit is not None else ""
+        with self._transaction() as con:
+            frame = con.execute(
+                f"""
+                SELECT i.item_id, i.kind, i.status, i.key_l AS record_l, i.key_r AS record_r,
+                       i.match_weight, i.match_probability, i.decision, i.reason,
+                       v.verdict, v.reviewer, v.decided_at, i.values_l, i.values_r
+                FROM review_items i LEFT JOIN ({CURRENT_VERDICTS}) v
+                  ON v.key_l = i.key_l AND v.key_r = i.key_r
+                WHERE {where}
+                ORDER BY {QUEUE_ORDER} {limit_sql}
+                """,
+                params,
+            ).df()
+        return expand_values(frame)
+
+    def _item_row(self, item_id: int) -> dict[str, Any]:
+        with self._transaction() as con:
+            frame = con.execute(
+                f"""
+                SELECT i.*, v.verdict, v.reviewer, v.note, v.decided_at
+                FROM review_items i LEFT JOIN ({CURRENT_VERDICTS}) v
+                  ON v.key_l = i.key_l AND v.key_r = i.key_r
+                WHERE i.item_id = ?
+                """,
+                [item_id],
+            ).df()
+        if frame.empty:
+            raise QueueError(f"no item {item_id} in {self}: list them with pending()")
+        return frame.iloc[0].to_dict()
+
+
+def check_verdict(verdict: str, reviewer: str) -> None:
+    if verdict not in VERDICTS:
+        raise ConfigError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    if not reviewer or not str(reviewer).strip():
+        raise ConfigError("reviewer must name who decided (e.g. reviewer='li.na')")
+
+
+def insert_verdict(
+    con: duckdb.DuckDBPyConnection,
+    item_id: int | None,
+    key_l: str,
+    key_r: str,
+    verdict: str,
+    reviewer: str,
+    note: str | None,
+    origin: str,
+) -> None:
+    run(
+        con,
+        "INSERT INTO verdicts VALUES (nextval('verdict_ids'), ?, ?, ?, ?, ?, ?, ?, ?)",
+        [item_id, key_l, key_r, verdict, reviewer, note, origin, now()],
+    )
+
+
+def sync_items(
+    con: duckdb.DuckDBPyConnection,
+    state: RunSync,
+    run_number: int,
+    stamp: dt.datetime,
+    entity_ids: np.ndarray,
+) -> None:
+    """Review pairs in, scores refreshed, pairs that left the band marked, conflicts flagged."""
+    sizes = pd.Series(entity_ids[state.active]).value_counts()
+    keys = pd.Index(state.keys)
+
+    def affected(frame: pd.DataFrame) -> np.ndarray:
+        if frame.empty:
+            return np.array([], dtype=np.int64)
+        left = entity_ids[keys.get_indexer(frame["key_l"])]
+        right = entity_ids[keys.get_indexer(frame["key_r"])]
+        size_l = sizes.reindex(left).fillna(1).to_numpy()
+        size_r = sizes.reindex(right).fillna(1).to_numpy()
+        return np.where(left == right, size_l, size_l + size_r).astype(np.int64)
+
+    review = state.review.assign(records_affected=affected(state.review))
+    con.register("band", review)
+    run(
+        con,
+        """
+        UPDATE review_items i SET match_weight = b.match_weight,
+            match_probability = b.match_probability, reason = b.reason, decision = 'review',
+            records_affected = b.records_affected, last_run = ?, updated_at = ?,
+            status = CASE WHEN i.status = 'left_band' THEN 'pending' ELSE i.status END
+        FROM band b WHERE i.key_l = b.key_l AND i.key_r = b.key_r
+        """,
+        [run_number, stamp],
+    )
+    run(
+        con,
+        f"""
+        INSERT INTO review_items
+        SELECT nextval('review_item_ids'), b.key_l, b.key_r, 'review',
+               CASE WHEN v.verdict IS NULL THEN 'pending'
+                    WHEN v.verdict = 'skip' THEN 'skipped' ELSE 'decided' END,
+               'review', b.match_weight, b.match_probability, b.reason, NULL,
+               b.records_affected, b.values_l, b.values_r, ?, ?, ?, ?
+        FROM band b
+        LEFT JOIN ({CURRENT_VERDICTS}) v ON v.key_l = b.key_l AND v.key_r = b.key_r
+        ANTI JOIN review_items i ON i.key_l = b.key_l AND i.key_r = b.key_r
+        """,
+        [run_number, run_number, stamp, stamp],
+    )
+    # Tracked pairs whose new score left the band: marked, not dropped.
+    con.register("tracked", state.tracked)
+    run(
+        con,
+        """
+        UPDATE review_items i SET decision = t.decision, match_weight = t.match_weight,
+            match_probability = t.match_probability, updated_at = ?,
+            status = CASE WHEN i.kind = 'review' AND i.status IN ('pending', 'skipped')
+                          THEN 'left_band' ELSE i.status END
+        FROM tracked t
+        WHERE i.key_l = t.key_l AND i.key_r = t.key_r AND t.decision IS DISTINCT FROM 'review'
+          AND i.kind <> 'audit'
+        """,
+        [stamp],
+    )
+    conflicts = state.conflicts.assign(records_affected=affected(state.conflicts))
+    con.register("conflicts", conflicts)
+    run(
+        con,
+        """
+        UPDATE review_items i SET status = 'conflict', reason = c.reason, updated_at = ?,
+            records_affected = c.records_affected
+        FROM conflicts c WHERE i.key_l = c.key_l AND i.key_r = c.key_r
+        """,
+        [stamp],
+    )
+    run(
+        con,
+        """
+        INSERT INTO review_items
+        SELECT nextval('review_item_ids'), c.key_l, c.key_r, 'conflict', 'conflict',
+               c.decision, c.match_weight, c.match_probability, c.reason, NULL,
+               c.records_affected, c.values_l, c.values_r, ?, ?, ?, ?
+        FROM conflicts c ANTI JOIN review_items i ON i.key_l = c.key_l AND i.key_r = c.key_r
+        """,
+        [run_number, run_number, stamp, stamp],
+    )
+    for view in ("band", "tracked", "conflicts"):
+        con.unregister(view)
+
+
+def expand_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """``values_l``/``values_r`` (JSON) to ``<role>_l``/``<role>_r`` columns."""
+    left = [json.loads(v) if isinstance(v, str) else {} for v in frame.pop("values_l")]
+    right = [json.loads(v) if isinstance(v, str) else {} for v in frame.pop("values_r")]
+    roles = list(dict.fromkeys(k for row in left + right for k in row))
+    for role in roles:
+        frame[f"{role}_l"] = [row.get(role) for row in left]
+        frame[f"{role}_r"] = [row.get(role) for row in right]
+    return frame
+
+
+def assign_entity_ids(
+    con: duckdb.DuckDBPyConnection, state: RunSync, run_number: int
+) -> np.ndarray:
+    """Stable entity ids: each previous id goes to the cluster holding most of its records
+    and each cluster keeps the id that most of its records had; a cluster with none gets
+    the id of its first record (with ``#2``, ``#3`` when that id was issued before)."""
+    active = np.asarray(state.active, dtype=bool)
+    current = pd.DataFrame(
+        {"record_key": state.keys[active], "label": np.asarray(state.labels)[active]}
+    )
+    con.register("current_clusters", current)
+    kept = con.execute(
+        """
+        WITH counts AS (
+            SELECT p.entity_id, c.label, count(*) AS n
+            FROM current_clusters c JOIN project_records p USING (record_key)
+            WHERE p.entity_id IS NOT NULL GROUP BY ALL
+        ),
+        home AS (  -- each previous id goes to one cluster: the one with most of its records
+            SELECT entity_id, arg_min(label, (-n, label)) AS label FROM counts GROUP BY ALL
+        )
+        SELECT h.label, arg_min(h.entity_id, (-c.n, h.entity_id)) AS entity_id
+        FROM home h JOIN counts c USING (entity_id, label) GROUP BY ALL
+        """
+    ).df()
+    labels = np.asarray(state.labels)
+    cluster_labels = np.unique(labels[active])
+    by_label = pd.Series(kept["entity_id"].to_numpy(), index=kept["label"].to_numpy())
+    ids = by_label.reindex(cluster_labels)
+    fresh = ids.isna().to_numpy()
+    candidates = pd.Series(state.keys[cluster_labels[fresh]], index=cluster_labels[fresh])
+    if fresh.any():
+        con.register("candidate_ids", pd.DataFrame({"entity_id": candidates.to_numpy()}))
+        taken = set(
+            con.execute(
+                "SELECT entity_id FROM project_entity_ids JOIN candidate_ids USING (entity_id)"
+            )
+            .df()["entity_id"]
+            .tolist()
+        )
+        con.unregister("candidate_ids")
+        taken |= set(by_label.tolist()) & set(candidates.tolist())
+        if taken:
+            everything = set(
+                con.execute("SELECT entity_id FROM project_entity_ids").df()["entity_id"]
+            ) | set(by_label.tolist())
+            for label, candidate in candidates.items():
+                if candidate in taken:
+                    suffix = 2
+                    while f"{candidate}#{suffix}" in everything:
+                        suffix += 1
+                    candidates[label] = f"{candidate}#{suffix}"
+                    everything.add(candidates[label])
+        ids[fresh] = candidates.to_numpy()
+        con.register(
+            "issued_ids", pd.DataFrame({"entity_id": candidates.to_numpy(), "run": run_number})
+        )
+        run(con, "INSERT INTO project_entity_ids SELECT entity_id, run FROM issued_ids")
+        con.unregister("issued_ids")
+    per_row = np.full(len(labels), None, dtype=object)
+    lookup = pd.Series(ids.to_numpy(), index=cluster_labels)
+    per_row[active] = lookup.reindex(labels[active]).to_numpy()
+    mapping = pd.DataFrame(
+        {
+            "record_key": state.keys[active],
+            "source_dataset": np.asarray(state.source_dataset)[active],
+            "record_id": np.asarray(state.record_id)[active].astype(str),
+            "entity_id": per_row[active].astype(str),
+        }
+    )
+    con.register("current_mapping", mapping)
+    # Records not in this run (deleted in the CRM, or a smaller extract) keep their last id.
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE next_records AS
+        SELECT record_key, source_dataset, record_id, entity_id, ? AS last_run
+        FROM current_mapping
+        UNION ALL
+        SELECT p.* FROM project_records p ANTI JOIN current_mapping USING (record_key)
+        """,
+        [run_number],
+    )
+    run(con, "DELETE FROM project_records")
+    run(con, "INSERT INTO project_records SELECT * FROM next_records")
+    run(con, "DROP TABLE next_records")
+    con.unregister("current_mapping")
+    con.unregister("current_clusters")
+    return per_row

@@ -1,0 +1,270 @@
+"""A stored record's pieces and a check's answer (internal): payloads, keys, lookups,
+counts, golden rows, and the ``CheckResult`` / ``AddResult`` a user reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from linkage import blocking, schema
+from linkage.errors import (
+    InputError,
+)
+
+logger = logging.getLogger("linkage")
+
+
+STORE_FORMAT_VERSION = 1
+
+SHARED_NAMES = 3  # the standardizer's shared_phone_min_names
+
+RANK = {"distinct": 0, "review": 1, "auto_merge": 2}
+
+
+@dataclass
+class CheckResult:
+    """The answer for one checked record.
+
+    Attributes:
+        decision: ``auto_merge``, ``review`` or ``distinct`` (the best candidate entity's).
+        is_new: no candidate entity is better than ``distinct``.
+        entity_id: the best candidate entity (``None`` when there is no candidate).
+        matched_object: what the store holds (``lead``, ``contact``, ``customer``).
+        matched_record: the entity's member that scored best.
+        match_weight, match_probability: the best member's score.
+        reason: why the decision (the threshold band or the routing rule).
+        owner: the entity's owner (the ``owner`` role of its golden record).
+        golden: the entity's golden record, as a dict.
+        candidates: one row per candidate entity, best first.
+    """
+
+    decision: str
+    is_new: bool
+    entity_id: str | None
+    matched_object: str
+    matched_record: str | None
+    match_weight: float | None
+    match_probability: float | None
+    reason: str
+    owner: str | None
+    golden: dict[str, Any] | None
+    candidates: pd.DataFrame = field(repr=False)
+
+
+@dataclass
+class AddResult:
+    """What :meth:`RecordStore.add` did.
+
+    Attributes:
+        entities: one row per added record: ``record_id``, ``entity_id``, ``outcome``
+            (``new``, ``joined`` an existing entity, or ``merged_in_batch`` with other new
+            records), ``decision`` and ``match_weight`` of its best link.
+        review_items: review items created (borderline pairs and refused links).
+        conflicts: links refused because they would have joined two existing entities.
+        model_version: the model version that scored the batch.
+        timings: seconds per stage.
+    """
+
+    entities: pd.DataFrame
+    review_items: int
+    conflicts: int
+    model_version: int
+    timings: dict[str, float]
+
+
+def json_payloads(derived: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """Each row's comparison columns as JSON (the form the store keeps them in)."""
+    present = [c for c in columns if c in derived.columns]
+    records = derived[present].astype(object).where(derived[present].notna(), None)
+    out = []
+    for values in records.itertuples(index=False, name=None):
+        row = {}
+        for column, value in zip(present, values, strict=True):
+            row[column] = json_value(value)
+        out.append(json.dumps(row, ensure_ascii=False))
+    return out
+
+
+def json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return [str(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    return str(value) if not isinstance(value, (int, float)) else value
+
+
+def count_key(kind: str, column: str, value: Any) -> str:
+    return f"{kind}:{column}={value}"
+
+
+def golden_rows(con: duckdb.DuckDBPyConnection, entities: Sequence[str]) -> dict[str, dict]:
+    if not entities:
+        return {}
+    placeholders = ", ".join("?" for _ in entities)
+    result = con.execute(
+        f"SELECT * FROM store_golden WHERE entity_id IN ({placeholders})", list(entities)
+    )
+    names = [d[0] for d in result.description]
+    out = {}
+    for values in result.fetchall():
+        row = dict(zip(names, values, strict=True))
+        out[row["entity_id"]] = row
+    return out
+
+
+def is_missing(value: Any) -> bool:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def block_keys(
+    derived: pd.DataFrame, rules: Sequence[blocking.BlockingRule], guarded: Mapping[str, set]
+) -> pd.DataFrame:
+    """``probe, lookup`` for every rule key of every record (``rule:key``), leaving out
+    the values the link run guarded (shared by too many records)."""
+    probes, lookups = [], []
+    for rule in rules:
+        if not all(c in derived.columns for c in rule.columns):
+            continue
+        parts = [derived[c] for c in rule.columns]
+        present = np.ones(len(derived), dtype=bool)
+        for part in parts:
+            present &= part.notna().to_numpy()
+        texts = [part.map(key_text, na_action="ignore") for part in parts]
+        values = texts[0] if len(texts) == 1 else texts[0].str.cat(texts[1:], sep="|")
+        blocked = guarded.get(rule.key_column, set())
+        positions = np.flatnonzero(present)
+        texts_present = values.to_numpy(dtype=object)[positions].tolist()
+        for position, value in zip(positions.tolist(), texts_present, strict=True):
+            if value in blocked:
+                continue
+            probes.append(position)
+            lookups.append(f"{rule.name}:{value}")
+    return pd.DataFrame({"probe": np.asarray(probes, dtype=np.int64), "lookup": lookups})
+
+
+def record_lookups(
+    derived: Mapping[str, Any],
+    rules: Sequence[blocking.BlockingRule],
+    guarded: Mapping[str, set],
+) -> list[str]:
+    """``rule:key`` lookups of one standardized record (as :func:`block_keys`)."""
+    out = []
+    for rule in rules:
+        parts = [derived.get(c) for c in rule.columns]
+        if any(is_missing(p) or p is None for p in parts):
+            continue
+        value = "|".join(key_text(p) for p in parts)
+        if value in guarded.get(rule.key_column, ()):
+            continue
+        out.append(f"{rule.name}:{value}")
+    return out
+
+
+def key_text(value: Any) -> str:
+    """A value as ``CAST(x AS VARCHAR)`` writes it (the form block keys take)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return value.isoformat()
+    return str(value)
+
+
+def as_frame(records: Any) -> pd.DataFrame:
+    """Records as a frame: a DataFrame, a list of dicts, or a CSV, Excel or Parquet path."""
+    if isinstance(records, pd.DataFrame):
+        return records.reset_index(drop=True)
+    if isinstance(records, Mapping):
+        raise InputError(
+            "one record was given where a table of records is expected: use check_one() "
+            "for one record, or pass a list of dicts"
+        )
+    if isinstance(records, (list, tuple)):
+        if not all(isinstance(r, Mapping) for r in records):
+            kinds = sorted({type(r).__name__ for r in records if not isinstance(r, Mapping)})
+            raise InputError(f"records must be dicts of column -> value; got {', '.join(kinds)}")
+        return pd.DataFrame(list(records))
+    if isinstance(records, (str, os.PathLike)):
+        return schema.read_records(records).reset_index(drop=True)
+    try:
+        return schema.read_records(records).reset_index(drop=True)
+    except (InputError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"records must be a DataFrame, a list of dicts or a file path, not "
+            f"{type(records).__name__}"
+        ) from exc
+
+
+def has_value(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    if isinstance(value, str) and not value.strip():
+        return False
+    return not (value is pd.NA or value is pd.NaT)
+
+
+def id_text(value: Any) -> str | None:
+    if not has_value(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def store_key(multi: bool, source: str, record_id: Any) -> str | None:
+    if record_id is None:
+        return None
+    return f"{source}:{record_id}" if multi else str(record_id)
+
+
+def one_result(found: pd.DataFrame, object_name: str) -> CheckResult:
+    best = found.iloc[0]
+    has_entity = best["entity_id"] is not None and not is_missing(best["entity_id"])
+    return CheckResult(
+        decision=str(best["decision"]),
+        is_new=bool(best["is_new"]),
+        entity_id=best["entity_id"] if has_entity else None,
+        matched_object=object_name,
+        matched_record=best["matched_record"] if has_entity else None,
+        match_weight=None if is_missing(best["match_weight"]) else float(best["match_weight"]),
+        match_probability=None
+        if is_missing(best["match_probability"])
+        else float(best["match_probability"]),
+        reason=str(best["reason"]),
+        owner=best["owner"],
+        golden=best["golden"],
+        candidates=found[found["entity_id"].notna()].reset_index(drop=True),
+    )
+
+
+@contextlib.contextmanager
+def timer(timings: dict[str, float], stage: str):
+    started = time.perf_counter()
+    yield
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started

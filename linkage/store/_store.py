@@ -1,0 +1,903 @@
+"""Check new records on create, edit and import, against a store of existing records.
+
+A *store* lives in the project file, beside the review queue: the standardized records of a
+``link`` run with their entities, golden records and lineage, the trained model (JSON,
+versioned), the blocking rules and the values they leave out, and the counts behind the
+term-frequency adjustments. Opening a store retrains and rescans nothing.
+
+    >>> result = linkage.link(customers, queue="crm.linkage")          # doctest: +SKIP
+    >>> store = RecordStore.build(result, object_name="contact")       # doctest: +SKIP
+    >>> store.check_one({"name": "王伟", "mobile": "13800138000"})      # doctest: +SKIP
+    CheckResult(decision='auto_merge', entity_id='C0012', owner='li.na', ...)
+    >>> store.add(todays_leads)     # deduplicated on import, in one transaction  # doctest: +SKIP
+
+How a check scores
+------------------
+Candidates come from lookups on the blocking keys (a long table of ``rule:key -> rid``,
+held in memory as hash-sorted arrays once the store is open), never from a scan of the store.
+The candidate pairs are then scored by the model's own comparison and weight SQL, generated
+by splink once per model version and prepared per connection, with the term frequencies the
+full run would have used (counts kept in the store, so ``tf = count / total`` as splink
+computes it), and decided by :func:`linkage.decisions.decision_query` under the model's
+policy. A pair therefore scores exactly as it does in ``link``. An entity's score is its
+best-scoring member; a record whose every candidate entity is ``distinct`` is new.
+
+Where a check's time goes (a store of a million records, ~27 ms in all): DuckDB binding and
+planning splink's scoring statement (~13 ms: it re-binds a prepared statement on every
+execution), standardizing the new values (~6 ms), fetching the candidates' stored values and
+staging them (~8 ms), the golden record (~3 ms). A form check computes term frequencies in
+Python from the counts in memory; an import computes them in SQL, so that the candidates'
+stored values never travel through Python (``benchmarks/RESULTS.md``).
+
+Adding records
+--------------
+:meth:`RecordStore.add` checks a batch against the store and within itself, clusters the
+new records with the same constrained method as ``link`` (strongest link first, never across
+pairs whose evidence is below ``keep_apart_below``), and writes records, entities, golden
+records, lineage, review items and a log line in one transaction. A new record never merges
+two existing entities: the link that would do so becomes a review item (kind ``conflict``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from linkage import blocking, project, schema
+from linkage import model as model_mod
+from linkage import standardize as standardize_mod
+from linkage._version import __version__
+from linkage.errors import (
+    ConfigError,
+    InputError,
+    QueueVersionError,
+    StoreError,
+)
+from linkage.store import _write
+from linkage.store._index import MemoryIndex, Probes, RecordTable, StoreIndex
+from linkage.store._records import (
+    RANK,
+    STORE_FORMAT_VERSION,
+    AddResult,
+    CheckResult,
+    as_frame,
+    block_keys,
+    golden_rows,
+    has_value,
+    id_text,
+    json_value,
+    one_result,
+    record_lookups,
+    store_key,
+)
+from linkage.store._scorer import Scorer
+
+logger = logging.getLogger("linkage")
+
+
+class RecordStore:
+    """The store of existing records, in a project file. Open it with :meth:`open`, or
+    make it from a ``link`` result with :meth:`build`; close it (or use ``with``) to let
+    another process write the file."""
+
+    def __init__(self, queue: project.ReviewQueue) -> None:
+        self.queue = queue
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._state: dict[str, Any] = {}
+        self._scorers: dict[int, Scorer] = {}
+        self._mappings: dict[Any, tuple[dict[str, str], str | None]] = {}
+        self._memory_index: StoreIndex | None = None
+
+    # -- making and opening ----------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        result: Any,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        object_name: str = "lead",
+        replace: bool = False,
+        timeout: float = 10.0,
+    ) -> RecordStore:
+        """Make a store from a ``link`` result, in its project file.
+
+        Args:
+            result: a :class:`~linkage.LinkResult` (of one input).
+            path: the project file; default the file the result's queue is in. A result
+                linked with an in-memory queue has its queue copied into ``path``.
+            object_name: what the records are (``lead``, ``contact``, ``customer``):
+                checks report it as ``matched_object``.
+            replace: replace a store already in the file.
+            timeout: seconds to wait for another process holding the file.
+
+        Raises:
+            StoreError: the result cannot make a store, or the file holds one already.
+        """
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", object_name):
+            raise ConfigError(f"object_name must be a lower-case word, not {object_name!r}")
+        queue = _write.build_store(result, path, object_name, replace, timeout)
+        return cls._opened(queue)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, timeout: float = 10.0) -> RecordStore:
+        """Open the store in a project file (nothing is retrained or rescanned).
+
+        Raises:
+            StoreError: the file holds no store.
+            QueueVersionError: the store was written by a newer ``linkage``.
+            QueueBusyError: another process held the file for longer than ``timeout``.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise StoreError(f"{path} does not exist: build a store with RecordStore.build")
+        return cls._opened(project.ReviewQueue.open(path, timeout=timeout))
+
+    @classmethod
+    def _opened(cls, queue: project.ReviewQueue) -> RecordStore:
+        store = cls(queue)
+        store._con = queue.hold()
+        try:
+            store._load_state()
+            store._index()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Close the project file."""
+        self._con = None
+        self.queue.release()
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordStore({self.queue.path}, {self.object_name}, "
+            f"{self._state.get('n_records', 0):,} records, model v{self.model_version})"
+        )
+
+    def _load_state(self) -> None:
+        con = self._cursor()
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        meta = dict(con.execute("SELECT key, value FROM linkage_meta").fetchall())
+        if "store_format_version" not in meta or "store_records" not in tables:
+            raise StoreError(
+                f"{self.queue.path} holds no store of records: make one with "
+                "RecordStore.build(link(...))"
+            )
+        if int(meta["store_format_version"]) > STORE_FORMAT_VERSION:
+            raise QueueVersionError(
+                f"the store in {self.queue.path} was written by a newer linkage (store "
+                f"format {meta['store_format_version']}; linkage {__version__} reads "
+                f"format {STORE_FORMAT_VERSION} and older): upgrade linkage to open it"
+            )
+        self._state = {
+            "object": meta["store_object"],
+            "model_version": int(meta["store_model_version"]),
+            "roles": json.loads(meta["store_roles"]),
+            "columns": json.loads(meta["store_columns"]),
+            "rules": [blocking.BlockingRule(**r) for r in json.loads(meta["store_rules"])],
+            "guarded": {k: set(v) for k, v in json.loads(meta["store_guarded"]).items()},
+            "types": json.loads(meta["store_types"]),
+            "totals": json.loads(meta["store_tf_totals"]),
+            "next_rid": int(meta["store_next_rid"]),
+            "n_records": int(meta["store_n_records"]),
+            "max_block_size": int(meta["store_max_block_size"]),
+            "multi": meta.get("store_multi") == "true",
+        }
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError("this store is closed: open it again with RecordStore.open")
+        return self._con
+
+    # -- what it holds ---------------------------------------------------------------------
+
+    @property
+    def object_name(self) -> str:
+        """What the records are: ``lead``, ``contact``, ``customer``."""
+        return self._state.get("object", "?")
+
+    @property
+    def model_version(self) -> int:
+        """The model version that scores checks and imports now."""
+        return int(self._state.get("model_version", 0))
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """role -> column name of the records the store was built from."""
+        return dict(self._state["columns"])
+
+    @property
+    def n_records(self) -> int:
+        return int(self._state["n_records"])
+
+    @property
+    def model(self) -> model_mod.LinkageModel:
+        """The current model."""
+        return self._scorer().model
+
+    def models(self) -> pd.DataFrame:
+        """Every model version: ``version, created_at, note, records_scored``."""
+        return (
+            self._cursor()
+            .execute(
+                "SELECT m.version, m.created_at, m.note, count(r.rid) AS records_scored "
+                "FROM store_models m LEFT JOIN store_records r ON r.scored_by = m.version "
+                "GROUP BY ALL ORDER BY m.version"
+            )
+            .df()
+        )
+
+    def entities(self) -> pd.DataFrame:
+        """``record_id, entity_id, scored_by`` (model version) for every stored record."""
+        return (
+            self._cursor()
+            .execute(
+                "SELECT record_key AS record_id, entity_id, scored_by FROM store_records "
+                "ORDER BY rid"
+            )
+            .df()
+        )
+
+    def golden(self, entity_id: str | None = None) -> pd.DataFrame:
+        """Golden records (all, or one entity's)."""
+        if entity_id is None:
+            return self._cursor().execute("SELECT * FROM store_golden ORDER BY entity_id").df()
+        return (
+            self._cursor()
+            .execute("SELECT * FROM store_golden WHERE entity_id = ?", [entity_id])
+            .df()
+        )
+
+    def lineage(self, entity_id: str) -> pd.DataFrame:
+        """Where each golden value of an entity came from."""
+        return (
+            self._cursor()
+            .execute(
+                "SELECT * FROM store_lineage WHERE entity_id = ? ORDER BY field, record_id",
+                [entity_id],
+            )
+            .df()
+        )
+
+    def events(self) -> pd.DataFrame:
+        """The project file's log (imports, edits that left their entity, ...)."""
+        return self.queue.events()
+
+    # -- checking --------------------------------------------------------------------------
+
+    def check_one(
+        self, record: Mapping[str, Any], *, roles: Mapping[str, str | None] | None = None
+    ) -> CheckResult:
+        """Check one record (a form being filled in) against the store.
+
+        Args:
+            record: column -> value; columns are mapped to roles as in ``link`` (the
+                store's own column names, names detection knows, or ``roles``).
+            roles: role -> column, for names detection misses.
+
+        Returns:
+            a :class:`CheckResult`: the decision in the words of ``link``, the best
+            candidate entity with its golden record and owner, and every candidate.
+
+        Raises:
+            InputError: the record is not a mapping, or has none of the matching fields.
+        """
+        if not isinstance(record, Mapping):
+            raise InputError(
+                f"check_one expects one record as a dict of column -> value, not "
+                f"{type(record).__name__}; use check() for a table of records"
+            )
+        con = self._cursor()
+        scorer = self._scorer()
+        mapping, id_column = self._mapping_for(tuple(record), roles)
+        values = {role: record.get(column) for role, column in mapping.items()}
+        matching = self._matching_roles()
+        present = [r for r, v in values.items() if has_value(v) and r in matching]
+        if not present:
+            raise InputError(
+                f"the record has none of the fields this store matches on "
+                f"({', '.join(self._matching_roles())}); it has {list(map(str, record))}"
+            )
+        if "person_name" not in values and ("first_name" in values or "last_name" in values):
+            # A name split in two is joined by the batch standardizer.
+            found = self._check_frame(pd.DataFrame([dict(record)]), roles, all_candidates=True)
+            return one_result(found, self.object_name)
+        derived: dict[str, Any] = {}
+        for role, value in values.items():
+            if role in ("dob", "postcode"):
+                derived.update(
+                    standardize_mod.standardize_records(pd.DataFrame({role: [value]}), [role])
+                    .iloc[0]
+                    .to_dict()
+                )
+            else:
+                derived.update(
+                    standardize_mod.derive_value(role, standardize_mod.scalar_to_text(value))
+                )
+        key = None
+        own_rid = None
+        if id_column is not None and has_value(record.get(id_column)):
+            key = store_key(self._state["multi"], "records", id_text(record[id_column]))
+            # Is it a stored record (an edit or a re-check)? Its key's hash finds the rids,
+            # the keys held in memory confirm one (a hash may collide): no query.
+            hashed = [rid for _, rid in self._index().records.get([key])]
+            if hashed:
+                stored_keys, _ = self._index().rows.get(hashed)
+                own_rid = next((r for r, k in zip(hashed, stored_keys) if k == key), None)
+        rid = own_rid if own_rid is not None else self._state["next_rid"]
+        lookups = record_lookups(derived, self._state["rules"], self._state["guarded"])
+        candidates: list[tuple[int, str, str, str]] = []
+        if lookups:
+            hits = self._index().keys.get(lookups)
+            sizes: dict[str, int] = {}
+            for lookup, _rid in hits:
+                sizes[lookup] = sizes.get(lookup, 0) + 1
+            limit = self._state["max_block_size"]
+            wanted = sorted({r for lookup, r in hits if sizes[lookup] < limit and r != own_rid})
+            if wanted:
+                placeholders = ", ".join("?" for _ in wanted)
+                fetched = con.execute(
+                    f"SELECT rid, payload FROM store_lookup WHERE rid IN ({placeholders})",
+                    wanted,
+                ).fetchall()
+                keys, entities = self._index().rows.get([r for r, _ in fetched])
+                candidates = [
+                    (r, k, e, p) for (r, p), k, e in zip(fetched, keys, entities, strict=True)
+                ]
+        best_rows: list[dict[str, Any]] = []
+        if candidates:
+            payload = {c: json_value(derived.get(c)) for c in scorer.payload_columns}
+            scorer.stage_rows(
+                con,
+                self._index().counts.get,
+                [rid],
+                [payload],
+                [own_rid is None],
+                [derived.get("person_name_key")],
+                [c[0] for c in candidates],
+                [c[3] for c in candidates],
+                self._state["totals"],
+            )
+            scored = scorer.score_probes(con)
+            info = {c[0]: (c[1], c[2]) for c in candidates}
+            per_entity: dict[str, dict[str, Any]] = {}
+            for rid_l, rid_r, weight, probability, decision, reason in scored:
+                other = rid_l if rid_r == rid else rid_r
+                record_key, entity = info[other]
+                entry = {
+                    "entity_id": entity,
+                    "matched_record": record_key,
+                    "match_weight": weight,
+                    "match_probability": probability,
+                    "decision": decision,
+                    "reason": reason,
+                }
+                rank = (RANK[decision], weight, record_key)
+                held = per_entity.get(entity)
+                if held is None or rank > held["_rank"]:
+                    per_entity[entity] = {**entry, "_rank": rank}
+            best_rows = sorted(
+                per_entity.values(),
+                key=lambda e: (-e["_rank"][0], -e["_rank"][1], e["_rank"][2]),
+            )
+        if best_rows:
+            top = best_rows[0]
+            golden = golden_rows(con, [top["entity_id"]]).get(top["entity_id"])
+            is_new = top["decision"] == "distinct"
+        else:
+            golden = None
+            is_new = True
+        fields = ["entity_id", "matched_record", "match_weight", "match_probability"]
+        fields += ["decision", "reason"]
+        frame = pd.DataFrame(
+            {
+                "matched_object": [self.object_name] * len(best_rows),
+                **{f: [row[f] for row in best_rows] for f in fields},
+            }
+        )
+        if not best_rows:
+            return CheckResult(
+                decision="distinct",
+                is_new=True,
+                entity_id=None,
+                matched_object=self.object_name,
+                matched_record=None,
+                match_weight=None,
+                match_probability=None,
+                reason="no stored record shares a blocking key",
+                owner=None,
+                golden=None,
+                candidates=frame,
+            )
+        return CheckResult(
+            decision=top["decision"],
+            is_new=is_new,
+            entity_id=top["entity_id"],
+            matched_object=self.object_name,
+            matched_record=top["matched_record"],
+            match_weight=float(top["match_weight"]),
+            match_probability=float(top["match_probability"]),
+            reason=top["reason"],
+            owner=(golden or {}).get("owner"),
+            golden=golden,
+            candidates=frame,
+        )
+
+    def _index(self) -> StoreIndex:
+        """The blocking keys and counts in memory, sorted by hash (read at open, and again
+        after this store writes): a check looks them up in microseconds."""
+        if self._memory_index is None:
+            con = self._cursor()
+            self._memory_index = StoreIndex(
+                keys=MemoryIndex(con, "store_keys", "rid"),
+                counts=MemoryIndex(con, "store_counts", "n"),
+                records=MemoryIndex(con, "store_lookup", "rid", "record_key"),
+                rows=RecordTable(con),
+            )
+        return self._memory_index
+
+    def _matching_roles(self) -> list[str]:
+        return [
+            r
+            for r in self._state["roles"]
+            if r not in schema.PASS_THROUGH_ROLES and r not in ("created_at", "updated_at")
+        ]
+
+    def _mapping_for(
+        self, columns: tuple[Any, ...], roles: Mapping[str, str | None] | None
+    ) -> tuple[dict[str, str], str | None]:
+        """role -> column for a record's columns (cached: a form has the same fields
+        every time), and the id column."""
+        cache_key = (columns, tuple(sorted((roles or {}).items())))
+        cached = self._mappings.get(cache_key)
+        if cached is not None:
+            return cached
+        explicit = dict(roles or {})
+        for role, column in self._state["columns"].items():
+            if column in columns:
+                explicit.setdefault(role, column)
+        mapping = schema.resolve_roles(list(columns), explicit).roles
+        id_column = mapping.get("record_id")
+        store_roles = set(self._state["roles"])
+        used = {
+            r: c
+            for r, c in mapping.items()
+            if r in store_roles
+            and r not in schema.PASS_THROUGH_ROLES
+            and r not in ("created_at", "updated_at")
+        }
+        self._mappings[cache_key] = (used, id_column)
+        return used, id_column
+
+    def check(
+        self,
+        records: Any,
+        *,
+        roles: Mapping[str, str | None] | None = None,
+        all_candidates: bool = False,
+    ) -> pd.DataFrame:
+        """Check a batch of records against the store (nothing is written).
+
+        Term frequencies count the batch as if it were imported together (so a check
+        predicts what :meth:`add` will do); :meth:`check_one` counts the one record.
+
+        Args:
+            records: a DataFrame, a list of dicts, or a CSV, Excel or Parquet path.
+            roles: role -> column, for names detection misses.
+            all_candidates: one row per (record, candidate entity), instead of one row
+                per record with its best entity.
+
+        Returns:
+            ``row`` (position in the input), ``record_id`` (when the input has ids),
+            ``decision``, ``is_new``, ``entity_id``, ``matched_object``,
+            ``matched_record``, ``match_weight``, ``match_probability``, ``reason``,
+            ``owner``, ``golden`` (a dict).
+
+        Raises:
+            InputError: records in the wrong shape, or a record with none of the matching
+                fields.
+        """
+        frame = as_frame(records)
+        return self._check_frame(frame, roles, all_candidates=all_candidates)
+
+    def _check_frame(
+        self,
+        frame: pd.DataFrame,
+        roles: Mapping[str, str | None] | None,
+        *,
+        all_candidates: bool,
+        exclude_self: bool = False,
+    ) -> pd.DataFrame:
+        con = self._cursor()
+        scorer = self._scorer()
+        work, ids = self._role_frame(frame, roles, require_ids=False)
+        probes = self._prepare(con, work, ids, scorer, known_ids=exclude_self)
+        pairs = self._candidate_pairs(con, probes, exclude_self=exclude_self)
+        scored = self._score(con, scorer, probes, pairs)
+        return self._by_entity(con, probes, scored, all_candidates)
+
+    # -- importing -------------------------------------------------------------------------
+
+    def add(
+        self,
+        records: Any,
+        *,
+        roles: Mapping[str, str | None] | None = None,
+        actor: str | None = None,
+    ) -> AddResult:
+        """Import a batch: deduplicated within itself and against the store, in one
+        transaction (records, entities, golden records, lineage, review items, log).
+
+        Args:
+            records: a DataFrame, a list of dicts, or a CSV, Excel or Parquet path; each
+                record needs an id (the ``record_id`` role) not yet in the store.
+            roles: role -> column, for names detection misses.
+            actor: who imported (kept in the log).
+
+        Raises:
+            InputError: ids missing, duplicated or already stored (use :meth:`edit`),
+                or a record with none of the matching fields.
+            QueueBusyError: another process holds the file; nothing was written.
+        """
+        frame = as_frame(records)
+        return _write.add_batch(self, frame, roles, actor)
+
+    def edit(
+        self,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        roles: Mapping[str, str | None] | None = None,
+        actor: str | None = None,
+    ) -> CheckResult:
+        """Change a stored record and check it again.
+
+        The record keeps its entity. When it no longer matches its entity (the entity's
+        decision for it is not ``auto_merge``), that is logged (event
+        ``edit_left_entity``) and a review item pairs it with the entity's closest
+        member: a person decides, nothing is split silently.
+
+        Returns:
+            the check of the edited record against the rest of the store (its own
+            entity included); ``candidates`` has ``left_entity`` set on every row.
+
+        Raises:
+            StoreError: no such record.
+        """
+        return _write.edit_record(self, str(record_id), dict(values), roles, actor)
+
+    def retrain(self, *, seed: int = 0, note: str | None = None) -> int:
+        """Train a new model version on the stored records (the current one stays in the
+        store; records keep the version that scored them). Returns the new version."""
+        return _write.retrain(self, seed, note)
+
+    # -- internals shared with the write path (linkage.store._write) -------------------------
+
+    def _scorer(self, version: int | None = None) -> Scorer:
+        version = version or self.model_version
+        if version not in self._scorers:
+            row = (
+                self._cursor()
+                .execute("SELECT model FROM store_models WHERE version = ?", [version])
+                .fetchall()
+            )
+            if not row:
+                raise StoreError(f"model version {version} is not in {self.queue.path}")
+            model = model_mod.LinkageModel.from_dict(json.loads(row[0][0]))
+            self._scorers[version] = Scorer(model, self._state["types"])
+        return self._scorers[version]
+
+    def _role_frame(
+        self, frame: pd.DataFrame, roles: Mapping[str, str | None] | None, *, require_ids: bool
+    ) -> tuple[pd.DataFrame, np.ndarray | None]:
+        """Role columns of the input (one per store role; missing roles are empty)."""
+        if frame.empty:
+            raise InputError("no records given: the input has no rows")
+        if len(frame.columns) != len(set(map(str, frame.columns))):
+            raise InputError("duplicate column names: rename them so each column has one name")
+        explicit = dict(roles or {})
+        # The store's own column names map first, then detection (a lead has other names).
+        stored = {r: c for r, c in self._state["columns"].items() if c in frame.columns}
+        for role, column in stored.items():
+            explicit.setdefault(role, column)
+        mapping = schema.resolve_roles(list(frame.columns), explicit)
+        store_roles = set(self._state["roles"])
+        matching = [
+            r for r in mapping.roles if r in store_roles and r not in schema.PASS_THROUGH_ROLES
+        ]
+        matching = [r for r in matching if r not in ("created_at", "updated_at")]
+        if not matching:
+            usable = sorted(r for r in store_roles if r not in schema.PASS_THROUGH_ROLES)
+            raise InputError(
+                f"none of the columns {list(map(str, frame.columns))} maps to a field this "
+                f"store matches on ({', '.join(usable)}): name the columns as a CRM does or "
+                "pass roles={'mobile': '<your column>', ...}"
+            )
+        work = pd.DataFrame(index=range(len(frame)))
+        for role in sorted(store_roles):
+            if role == "record_id":
+                continue
+            column = mapping.roles.get(role)
+            work[role] = frame[column].to_numpy(dtype=object) if column is not None else None
+        ids = None
+        if "record_id" in mapping.roles:
+            ids = frame[mapping.roles["record_id"]].map(id_text).to_numpy(dtype=object)
+        elif require_ids:
+            raise InputError(
+                "records to add need an id column (the record_id role: 'id', 'lead_id', "
+                "'线索编号', ...) or roles={'record_id': '<your column>'}"
+            )
+        values = work[[r for r in matching]].map(has_value)
+        empty = ~values.any(axis=1).to_numpy()
+        if empty.any():
+            rows = np.flatnonzero(empty)[:5].tolist()
+            raise InputError(
+                f"{int(empty.sum())} record(s) have none of the fields this store matches on "
+                f"({', '.join(matching)}), first at row(s) {rows}: fill at least one, or "
+                "leave them out"
+            )
+        return work, ids
+
+    def _prepare(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        work: pd.DataFrame,
+        ids: np.ndarray | None,
+        scorer: Scorer,
+        *,
+        known_ids: bool = False,
+        derived: pd.DataFrame | None = None,
+    ) -> Probes:
+        """Standardize the records and make their scoring rows (payload, keys)."""
+        if derived is None:
+            derived = standardize_mod.standardize_records(work, scorer.needed_roles(work.columns))
+        n = len(work)
+        keys = (
+            np.array([store_key(self._state["multi"], "records", i) for i in ids], dtype=object)
+            if ids is not None
+            else np.array([None] * n, dtype=object)
+        )
+        existing: dict[str, int] = {}
+        if known_ids and ids is not None:
+            rows = con.execute(
+                "SELECT record_key, rid FROM store_lookup WHERE record_key IN "
+                "(SELECT unnest($1::VARCHAR[]))",
+                [keys.tolist()],
+            ).fetchall()
+            existing = dict(rows)
+        next_rid = self._state["next_rid"]
+        rids = np.array([existing.get(k, next_rid + i) for i, k in enumerate(keys)], dtype=np.int64)
+        is_new = np.array([k not in existing for k in keys], dtype=bool)
+        probe_keys = block_keys(derived, self._state["rules"], self._state["guarded"])
+        return Probes(
+            rids=rids,
+            keys=keys,
+            is_new=is_new,
+            derived=derived,
+            block_keys=probe_keys,
+        )
+
+    def _candidate_pairs(
+        self, con: duckdb.DuckDBPyConnection, probes: Probes, *, exclude_self: bool
+    ) -> pd.DataFrame:
+        """(probe position, store rid) pairs sharing a blocking key."""
+        lookups = probes.block_keys
+        if lookups.empty:
+            return pd.DataFrame({"probe": [], "rid": []})
+        values = lookups["lookup"].unique().tolist()
+        if len(values) <= 64:
+            # A handful of keys: index lookups (an IN list on the indexed column).
+            placeholders = ", ".join("?" for _ in values)
+            rows = con.execute(
+                f"SELECT lookup, rid FROM store_keys WHERE lookup IN ({placeholders})", values
+            ).fetchnumpy()
+            found = pd.DataFrame({"lookup": rows["lookup"], "rid": rows["rid"]})
+        else:
+            con.register("probe_lookups", pd.DataFrame({"lookup": values}))
+            found = con.execute(
+                "SELECT k.lookup, k.rid FROM store_keys k SEMI JOIN probe_lookups p USING (lookup)"
+            ).df()
+            con.unregister("probe_lookups")
+        # A key shared by more records than the block limit is not used, as in link.
+        sizes = found.groupby("lookup")["rid"].transform("size")
+        found = found[sizes < self._state["max_block_size"]]
+        pairs = lookups.merge(found, on="lookup")[["probe", "rid"]].drop_duplicates()
+        if exclude_self:
+            own = probes.rids[pairs["probe"].to_numpy()]
+            pairs = pairs[pairs["rid"].to_numpy() != own]
+        return pairs.reset_index(drop=True)
+
+    def _score(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        scorer: Scorer,
+        probes: Probes,
+        pairs: pd.DataFrame,
+        batch_pairs: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Score and decide probe-store pairs (and probe-probe pairs, when importing):
+        ``rid_l, rid_r, match_weight, match_probability, decision, reason``, the probe's
+        rid, the other record's rid and, for a stored one, its entity and key."""
+        columns = ["rid_l", "rid_r", "match_weight", "match_probability", "decision", "reason"]
+        store_rids = np.unique(pairs["rid"].to_numpy(np.int64)) if len(pairs) else np.array([])
+        left = probes.rids[pairs["probe"].to_numpy(np.int64)] if len(pairs) else np.array([])
+        right = pairs["rid"].to_numpy(np.int64) if len(pairs) else np.array([])
+        if batch_pairs is not None and len(batch_pairs):
+            left = np.concatenate([left, probes.rids[batch_pairs["a"].to_numpy(np.int64)]])
+            right = np.concatenate([right, probes.rids[batch_pairs["b"].to_numpy(np.int64)]])
+        if len(left) == 0:
+            return pd.DataFrame(columns=[*columns, "probe_rid", "other", "entity_id", "record_key"])
+        keys, entities = self._index().rows.get(store_rids)
+        stored = pd.DataFrame({"rid": np.asarray(store_rids, dtype=np.int64)})
+        stored["record_key"], stored["entity_id"] = keys, entities
+        scorer.stage_batch(
+            con,
+            probes.rids,
+            probes.payload_list(scorer.payload_columns),
+            probes.is_new,
+            (
+                probes.derived["person_name_key"].tolist()
+                if "person_name_key" in probes.derived.columns
+                else [None] * len(probes.rids)
+            ),
+            store_rids,
+            self._state["totals"],
+        )
+        pair_frame = pd.DataFrame(
+            {
+                "l": np.minimum(left, right).astype(np.int64),
+                "r": np.maximum(left, right).astype(np.int64),
+            }
+        ).drop_duplicates()
+        scored = pd.DataFrame(scorer.score(con, pair_frame["l"], pair_frame["r"]), columns=columns)
+        # DuckDB returns rows in any order (threads): sort, so ties break the same every run.
+        scored = scored.sort_values(["rid_l", "rid_r"], kind="stable", ignore_index=True)
+        probe_set = set(probes.rids.tolist())
+        l_is_probe = scored["rid_l"].isin(probe_set).to_numpy()
+        r_is_probe = scored["rid_r"].isin(probe_set).to_numpy()
+        # The probe side of each pair: the new record (both are, within an import batch).
+        flip = r_is_probe & ~l_is_probe
+        scored["probe_rid"] = np.where(flip, scored["rid_r"], scored["rid_l"])
+        other = np.where(flip, scored["rid_l"], scored["rid_r"])
+        scored["other"] = other
+        lookup = stored.set_index("rid")
+        inside = l_is_probe & r_is_probe
+        scored["entity_id"] = np.where(
+            inside, None, lookup["entity_id"].reindex(other).to_numpy(dtype=object)
+        )
+        scored["record_key"] = np.where(
+            inside, None, lookup["record_key"].reindex(other).to_numpy(dtype=object)
+        )
+        return scored
+
+    def _by_entity(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        probes: Probes,
+        scored: pd.DataFrame,
+        all_candidates: bool,
+    ) -> pd.DataFrame:
+        """Per probe and candidate entity: the best member's score and decision."""
+        position = pd.Series(np.arange(len(probes.rids)), index=probes.rids)
+        columns = [
+            "row",
+            "record_id",
+            "decision",
+            "is_new",
+            "entity_id",
+            "matched_object",
+            "matched_record",
+            "match_weight",
+            "match_probability",
+            "reason",
+            "owner",
+            "golden",
+        ]
+        if len(scored):
+            scored = scored[scored["entity_id"].notna()].copy()
+            scored["row"] = position.reindex(scored["probe_rid"].to_numpy()).to_numpy()
+            scored["rank"] = scored["decision"].map({"distinct": 0, "review": 1, "auto_merge": 2})
+            scored = scored.sort_values(
+                ["row", "rank", "match_weight", "record_key"],
+                ascending=[True, False, False, True],
+                kind="stable",
+            )
+            best = scored.drop_duplicates(["row", "entity_id"])
+        else:
+            best = pd.DataFrame(
+                columns=[
+                    "row",
+                    "entity_id",
+                    "record_key",
+                    "match_weight",
+                    "match_probability",
+                    "decision",
+                    "reason",
+                ]
+            )
+        if not all_candidates:
+            best = best.drop_duplicates(["row"])
+        entities = best["entity_id"].dropna().unique().tolist()
+        golden = golden_rows(con, entities)
+        out = pd.DataFrame(
+            {
+                "row": best["row"].to_numpy(np.int64),
+                "entity_id": best["entity_id"].to_numpy(),
+                "matched_record": best["record_key"].to_numpy(),
+                "match_weight": best["match_weight"].to_numpy(float),
+                "match_probability": best["match_probability"].to_numpy(float),
+                "decision": best["decision"].to_numpy(),
+                "reason": best["reason"].to_numpy(),
+            }
+        )
+        missing = np.setdiff1d(np.arange(len(probes.rids)), out["row"].to_numpy())
+        if len(missing):
+            none = pd.DataFrame(
+                {
+                    "row": missing,
+                    "entity_id": None,
+                    "matched_record": None,
+                    "match_weight": np.nan,
+                    "match_probability": np.nan,
+                    "decision": "distinct",
+                    "reason": "no stored record shares a blocking key",
+                }
+            )
+            out = pd.concat([out, none], ignore_index=True) if len(out) else none
+        out = out.sort_values(["row"], kind="stable").reset_index(drop=True)
+        new_rows = out.groupby("row")["decision"].agg(lambda d: bool((d == "distinct").all()))
+        out["is_new"] = new_rows.reindex(out["row"]).to_numpy()
+        out["record_id"] = probes.keys[out["row"].to_numpy()]
+        out["matched_object"] = self.object_name
+        out["golden"] = [golden.get(e) for e in out["entity_id"]]
+        out["owner"] = [g.get("owner") if g else None for g in out["golden"]]
+        return out[columns]
+
+
+def check_all(
+    record: Mapping[str, Any],
+    stores: Sequence[RecordStore],
+    *,
+    roles: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
+    """Check one record against several stores (leads, contacts, customers), best first.
+
+    Each store matches on the fields its model knows (a customer store on company, credit
+    code, phone and address); a store the record shares no field with is skipped. Rows say
+    which store matched in ``matched_object``.
+    """
+    frames = []
+    for store in stores:
+        try:
+            frames.append(
+                store.check(pd.DataFrame([dict(record)]), roles=roles, all_candidates=True)
+            )
+        except InputError:
+            continue
+    if not frames:
+        raise InputError("the record has none of the fields any of these stores matches on")
+    found = pd.concat(frames, ignore_index=True)
+    rank = found["decision"].map({"distinct": 0, "review": 1, "auto_merge": 2})
+    return (
+        found.assign(_rank=rank)
+        .sort_values(["_rank", "match_weight"], ascending=[False, False], na_position="last")
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )

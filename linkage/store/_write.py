@@ -1,0 +1,1164 @@
+"""The writing side of the record store (internal): making a store from a ``link``
+result, importing a batch, editing a record, retraining.
+
+Every write is one transaction on the project file (the review queue's), so a process
+killed in the middle leaves the store as it was before, or as it is after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from linkage import blocking, clustering, project, survivorship
+from linkage import standardize as standardize_mod
+from linkage._sql import quote, run
+from linkage.errors import (
+    InputError,
+    StoreError,
+)
+from linkage.run import link
+from linkage.store._records import (
+    STORE_FORMAT_VERSION,
+    AddResult,
+    CheckResult,
+    is_missing,
+    json_payloads,
+    one_result,
+    timer,
+)
+from linkage.store._scorer import Scorer
+
+if TYPE_CHECKING:
+    from linkage.store._store import RecordStore
+
+logger = logging.getLogger("linkage")
+
+
+# The store's tables built from a link result (besides store_models, the model versions).
+STORE_TABLES = (
+    "store_records",
+    "store_lookup",
+    "store_keys",
+    "store_counts",
+    "store_phone_names",
+    "store_golden",
+    "store_lineage",
+)
+
+_QUEUE_TABLES = (
+    "project_records",
+    "project_entity_ids",
+    "review_items",
+    "verdicts",
+    "project_events",
+    "erasures",
+)
+
+
+def build_store(
+    result: Any,
+    path: str | os.PathLike[str] | None,
+    object_name: str,
+    replace: bool,
+    timeout: float,
+) -> project.ReviewQueue:
+    """Write the store tables for ``result`` into its project file; returns the queue."""
+
+    ctx = getattr(result, "_context", None)
+    if ctx is None or result.model is None:
+        raise StoreError("a store is made from a linked result of two or more records")
+    source_queue = result.queue
+    if path is None:
+        if source_queue is None or source_queue.path is None:
+            raise StoreError(
+                "this result's review queue is in memory: pass path='crm.linkage' to build "
+                "the store in a project file (or link with queue='crm.linkage')"
+            )
+        path = source_queue.path
+    path = Path(path)
+    copy_queue = source_queue is None or source_queue.path is None
+    if not copy_queue and Path(source_queue.path).resolve() != path.resolve():
+        raise StoreError(
+            f"this result is synced with {source_queue.path}; build its store there "
+            "(path=None), or link again with queue=path"
+        )
+    queue = project.ReviewQueue.open(path, timeout=timeout)
+    con = queue.hold()
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "store_records" in tables and not replace:
+            raise StoreError(
+                f"{path} holds a store already: open it with RecordStore.open, or pass "
+                "replace=True to make it again"
+            )
+        scorer = Scorer(result.model, _types(ctx.con, ctx.records_table))
+        work = ctx.work
+        active = np.ones(len(work), dtype=bool)
+        active[list(ctx.erased)] = False
+        entity_ids = np.asarray(result._entity_ids, dtype=object)
+        rules = [blocking.BlockingRule(**r) for r in result.model.config["blocking_rules"]]
+        roles = [c for c in work.columns if c not in ("rid", "source_dataset")]
+        raw = work[roles].copy()
+        for column in raw.columns:
+            raw[column] = raw[column].map(_text)
+        rec = pd.DataFrame(
+            {
+                "rid": work["rid"].to_numpy(np.int64),
+                "record_key": np.asarray(ctx.keys, dtype=object),
+                "entity_id": entity_ids,
+            }
+        )
+        rec = pd.concat([rec, raw.add_prefix("raw_")], axis=1)[active].reset_index(drop=True)
+        con_r = ctx.con
+        con_r.register("store_rec_view", rec)
+        with tempfile.TemporaryDirectory() as folder:
+            files = _export(
+                con_r, folder, scorer, rules, ctx.records_table, result, copy_queue, source_queue
+            )
+            con_r.unregister("store_rec_view")
+            # Non-null counts over the run's records: the denominators of splink's
+            # term frequencies.
+            totals = {
+                column: int(
+                    con_r.execute(
+                        f"SELECT count({quote(column)}) FROM {ctx.records_table}"
+                    ).fetchall()[0][0]
+                )
+                for column in scorer.tf_columns
+            }
+            guarded: dict[str, list[str]] = {}
+            for item in result.blocking.guarded:
+                rule = next((r for r in rules if r.name == item["rule"]), None)
+                if rule is not None:
+                    guarded.setdefault(rule.key_column, []).append(str(item["value"]))
+            mapping = next(iter(ctx.mappings.values())).roles
+            with queue._transaction() as tx:
+                for table in ("store_models", *STORE_TABLES):
+                    run(tx, f"DROP TABLE IF EXISTS {table}")
+                if copy_queue:
+                    for table in _QUEUE_TABLES:
+                        run(tx, f"DELETE FROM {table}")
+                        run(
+                            tx, f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [files[table]]
+                        )
+                    runs = (
+                        source_queue._connect()
+                        .execute("SELECT value FROM linkage_meta WHERE key = 'runs'")
+                        .fetchall()
+                    )
+                    project.write_meta(tx, "runs", runs[0][0] if runs else "1")
+                    for sequence, table, column in (
+                        ("review_item_ids", "review_items", "item_id"),
+                        ("verdict_ids", "verdicts", "verdict_id"),
+                        ("event_ids", "project_events", "event_id"),
+                    ):
+                        top = tx.execute(f"SELECT coalesce(max({column}), 0) FROM {table}")
+                        start = int(top.fetchall()[0][0]) + 1
+                        run(tx, f"DROP SEQUENCE IF EXISTS {sequence}")
+                        run(tx, f"CREATE SEQUENCE {sequence} START {start}")
+                run(
+                    tx,
+                    "CREATE TABLE store_models (version INTEGER PRIMARY KEY, "
+                    "created_at TIMESTAMP, note VARCHAR, model VARCHAR)",
+                )
+                run(
+                    tx,
+                    "INSERT INTO store_models VALUES (1, ?, ?, ?)",
+                    [project.now(), "from link", json.dumps(result.model.to_dict(), default=str)],
+                )
+                for table in STORE_TABLES:
+                    run(
+                        tx, f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [files[table]]
+                    )
+                run(tx, "CREATE UNIQUE INDEX store_lookup_rid ON store_lookup (rid)")
+                run(tx, "CREATE INDEX store_lookup_key ON store_lookup (record_key)")
+                run(tx, "CREATE INDEX store_keys_lookup ON store_keys (lookup)")
+                run(tx, "CREATE UNIQUE INDEX store_counts_lookup ON store_counts (lookup)")
+                run(tx, "CREATE INDEX store_golden_entity ON store_golden (entity_id)")
+                meta = {
+                    "store_format_version": str(STORE_FORMAT_VERSION),
+                    "store_object": object_name,
+                    "store_model_version": "1",
+                    "store_roles": json.dumps(sorted(set(roles) | {"record_id"})),
+                    "store_columns": json.dumps(dict(mapping)),
+                    "store_rules": json.dumps(
+                        [
+                            {"name": r.name, "columns": list(r.columns), "roles": list(r.roles)}
+                            for r in rules
+                        ]
+                    ),
+                    "store_guarded": json.dumps(guarded, ensure_ascii=False),
+                    "store_types": json.dumps(_types(ctx.con, ctx.records_table)),
+                    "store_tf_totals": json.dumps(totals),
+                    "store_next_rid": str(int(work["rid"].max()) + 1),
+                    "store_n_records": str(int(active.sum())),
+                    "store_max_block_size": str(int(result.model.config["max_block_size"])),
+                    "store_multi": "true" if ctx.multi else "false",
+                }
+                for key, value in meta.items():
+                    project.write_meta(tx, key, value)
+        queue._checkpoint()
+    except BaseException:
+        queue.release()
+        raise
+    queue.release()
+    return queue
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection,
+    folder: str,
+    scorer: Any,
+    rules: list[blocking.BlockingRule],
+    records_table: str,
+    result: Any,
+    copy_queue: bool,
+    source_queue: project.ReviewQueue | None,
+) -> dict[str, str]:
+    """Write each store table of the result as Parquet (fast to load in one statement)."""
+    files = {}
+
+    def write(name: str, sql: str, connection: duckdb.DuckDBPyConnection = con) -> None:
+        target = str(Path(folder) / f"{name}.parquet")
+        run(connection, f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+        files[name] = target
+
+    write(
+        "store_records",
+        f"SELECT v.rid, v.record_key, CAST(v.raw_record_id AS VARCHAR) AS record_id, "
+        f"r.source_dataset, v.entity_id, 1 AS scored_by, "
+        f"CAST(NULL AS TIMESTAMP) AS added_at, v.* EXCLUDE (rid, record_key, entity_id), "
+        f"r.* EXCLUDE (rid, source_dataset) "
+        f"FROM store_rec_view v JOIN {records_table} r USING (rid) ORDER BY v.rid",
+    )
+    payload = ", ".join(f"{quote(c)} := r.{quote(c)}" for c in scorer.payload_columns)
+    write(
+        "store_lookup",
+        f"SELECT v.rid, v.record_key, v.entity_id, "
+        f"CAST(to_json(struct_pack({payload})) AS VARCHAR) AS payload "
+        f"FROM store_rec_view v JOIN {records_table} r USING (rid) ORDER BY v.rid",
+    )
+    keys = " UNION ALL ".join(
+        f"SELECT '{r.name}:' || r.{quote(r.key_column)} AS lookup, r.rid FROM {records_table} r "
+        f"SEMI JOIN store_rec_view v USING (rid) WHERE r.{quote(r.key_column)} IS NOT NULL"
+        for r in rules
+    )
+    # Ordered by the lookup's hash: opening the store reads it straight into a sorted index.
+    write(
+        "store_keys",
+        f"SELECT lookup, rid, md5_number_upper(lookup) AS lookup_hash FROM ({keys}) "
+        "ORDER BY lookup_hash, rid",
+    )
+    counts = [
+        f"SELECT 'tf:{c}=' || CAST({quote(c)} AS VARCHAR) AS lookup, count(*) AS n "
+        f"FROM {records_table} WHERE {quote(c)} IS NOT NULL GROUP BY {quote(c)}"
+        for c in scorer.tf_columns
+    ]
+    names_sql = _phone_names_sql(con, records_table)
+    write("store_phone_names", names_sql)
+    counts.append(f"SELECT 'pc:' || e164 AS lookup, count(*) AS n FROM ({names_sql}) GROUP BY e164")
+    counts.append(f"SELECT 'pn:' || e164 || '|' || name_key AS lookup, 1 AS n FROM ({names_sql})")
+    write(
+        "store_counts",
+        f"SELECT lookup, n, md5_number_upper(lookup) AS lookup_hash "
+        f"FROM ({' UNION ALL '.join(counts)}) ORDER BY lookup_hash",
+    )
+    # Straight from the run's DuckDB tables: a million golden records never pass pandas.
+    tables = result._golden_tables()
+    write("store_golden", f"SELECT * FROM {tables.golden}")
+    write("store_lineage", f"SELECT * FROM {tables.lineage}")
+    if copy_queue and source_queue is not None:
+        source = source_queue._connect()
+        for table in _QUEUE_TABLES:
+            write(table, f"SELECT * FROM {table}", source)
+    return files
+
+
+def _phone_names_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Distinct (number, name key) pairs over both phone columns (how the standardizer
+    pools them when it flags a shared number)."""
+    columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    parts = [
+        f"SELECT {quote(p)} AS e164, person_name_key AS name_key FROM {table} "
+        f"WHERE {quote(p)} IS NOT NULL AND person_name_key IS NOT NULL"
+        for p in ("mobile_e164", "phone_e164")
+        if p in columns and "person_name_key" in columns
+    ]
+    if not parts:
+        return "SELECT CAST(NULL AS VARCHAR) AS e164, CAST(NULL AS VARCHAR) AS name_key LIMIT 0"
+    return f"SELECT DISTINCT e164, name_key FROM ({' UNION ALL '.join(parts)})"
+
+
+def _types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+    return str(value)
+
+
+def add_batch(
+    store: RecordStore,
+    frame: pd.DataFrame,
+    roles: Mapping[str, str | None] | None,
+    actor: str | None,
+) -> AddResult:
+    import time
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    con = store._cursor()
+    scorer = store._scorer()
+    work, ids = store._role_frame(frame, roles, require_ids=True)
+    if pd.isna(pd.Series(ids)).any():
+        raise InputError("every record to add needs an id: some ids are empty")
+    keys = np.array([str(i) for i in ids], dtype=object)
+    if store._state["multi"]:
+        keys = np.array([f"records:{i}" for i in ids], dtype=object)
+    if len(set(keys)) != len(keys):
+        dupes = pd.Series(keys)[pd.Series(keys).duplicated()].unique()[:5].tolist()
+        raise InputError(f"ids must be unique within the batch; duplicated: {dupes}")
+    con.register("incoming_keys", pd.DataFrame({"record_key": keys}))
+    known = [
+        r[0]
+        for r in con.execute(
+            "SELECT record_key FROM store_lookup SEMI JOIN incoming_keys USING (record_key)"
+        ).fetchall()
+    ]
+    con.unregister("incoming_keys")
+    if known:
+        raise InputError(
+            f"{len(known)} record(s) are in the store already (e.g. {known[:5]}): change "
+            "them with store.edit(record_id, values), or leave them out of the import"
+        )
+    erased = store.queue.erased_among(keys)
+    if erased.any():
+        work, ids, keys = work[~erased].reset_index(drop=True), ids[~erased], keys[~erased]
+    with timer(timings, "standardize"):
+        derived = standardize_mod.standardize_records(work, scorer.needed_roles(work.columns))
+    with timer(timings, "candidates"):
+        probes = store._prepare(con, work, ids, scorer, derived=derived)
+        probes.keys = keys
+        pairs, batch_pairs = _all_pairs(store, con, probes)
+    with timer(timings, "score"):
+        scored = store._score(con, scorer, probes, pairs, batch_pairs)
+        # As link does: pairs inside each group that auto-merge links would form, which
+        # blocking never proposed, are scored too, to keep apart what they argue against.
+        group_store, group_batch = _group_pairs(con, probes, scored)
+        evidence = store._score(con, scorer, probes, group_store, group_batch)
+    with timer(timings, "cluster"):
+        plan = _cluster_batch(store, probes, scored, evidence)
+    with timer(timings, "write"):
+        review_count, conflicts = _write_batch(
+            store, work, ids, probes, derived, scored, plan, actor
+        )
+    timings["total"] = time.perf_counter() - started
+    entities = pd.DataFrame(
+        {
+            "record_id": ids,
+            "entity_id": plan["entity_id"],
+            "outcome": plan["outcome"],
+        }
+    )
+    return AddResult(
+        entities=entities,
+        review_items=review_count,
+        conflicts=conflicts,
+        model_version=store.model_version,
+        timings=timings,
+    )
+
+
+def _all_pairs(
+    store: RecordStore, con: duckdb.DuckDBPyConnection, probes: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pairs with the store and pairs within the batch, sharing a blocking key."""
+    pairs = store._candidate_pairs(con, probes, exclude_self=False)
+    keys = probes.block_keys
+    counts = keys.groupby("lookup")["probe"].transform("size")
+    keys = keys[counts < store._state["max_block_size"]]
+    inner = keys.merge(keys, on="lookup", suffixes=("_a", "_b"))
+    inner = inner[inner["probe_a"] < inner["probe_b"]]
+    batch_pairs = (
+        inner.rename(columns={"probe_a": "a", "probe_b": "b"})[["a", "b"]]
+        .drop_duplicates()
+        .reset_index(drop=True)
+    )
+    return pairs, batch_pairs
+
+
+def _group_pairs(
+    con: duckdb.DuckDBPyConnection, probes: Any, scored: pd.DataFrame, max_group_size: int = 60
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Unscored pairs inside the groups auto-merge links would form: a new record with
+    every member of an entity it links to, and the records of a new group of 3 or more."""
+    empty = (pd.DataFrame({"probe": [], "rid": []}), pd.DataFrame({"a": [], "b": []}))
+    auto = scored[scored["decision"] == "auto_merge"]
+    if auto.empty:
+        return empty
+    position = pd.Series(np.arange(len(probes.rids)), index=probes.rids)
+    done = set(zip(scored["probe_rid"].tolist(), scored["other"].tolist()))
+    done |= {(b, a) for a, b in done}
+    to_store = auto[auto["entity_id"].notna()]
+    store_pairs = empty[0]
+    if len(to_store):
+        con.register("linked_entities", pd.DataFrame({"entity_id": to_store["entity_id"].unique()}))
+        members = con.execute(
+            "SELECT rid, entity_id FROM store_lookup SEMI JOIN linked_entities USING (entity_id) "
+            "ORDER BY rid"
+        ).df()
+        con.unregister("linked_entities")
+        sizes = members.groupby("entity_id")["rid"].transform("size")
+        members = members[sizes <= max_group_size]
+        joined = (
+            to_store[["probe_rid", "entity_id"]].drop_duplicates().merge(members, on="entity_id")
+        )
+        keep = [
+            (p, r) not in done for p, r in zip(joined["probe_rid"].tolist(), joined["rid"].tolist())
+        ]
+        joined = joined[keep]
+        store_pairs = pd.DataFrame(
+            {
+                "probe": position.reindex(joined["probe_rid"]).to_numpy(np.int64),
+                "rid": joined["rid"].to_numpy(np.int64),
+            }
+        ).drop_duplicates()
+    inside = auto[auto["entity_id"].isna()]
+    batch_pairs = empty[1]
+    if len(inside):
+        a = position.reindex(inside["probe_rid"]).to_numpy(np.int64)
+        b = position.reindex(inside["other"]).to_numpy(np.int64)
+        groups = clustering.connected_components(len(probes.rids), a, b)
+        sizes = clustering.group_sizes(groups)
+        candidate = np.flatnonzero((sizes >= 3) & (sizes <= max_group_size))
+        rows = []
+        for nodes in _shared_groups(candidate, groups[candidate]):
+            nodes = nodes.tolist()
+            for i, x in enumerate(nodes):
+                for y in nodes[i + 1 :]:
+                    if (probes.rids[x], probes.rids[y]) not in done:
+                        rows.append((x, y))
+        if rows:
+            batch_pairs = pd.DataFrame(rows, columns=["a", "b"])
+    return store_pairs, batch_pairs
+
+
+def _shared_groups(nodes: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """``nodes`` grouped by ``labels`` (in label order, nodes in their order), groups of
+    two or more only: a pandas groupby-to-list runs Python per group, most of which here
+    are single records."""
+    if len(nodes) == 0:
+        return []
+    order = np.argsort(labels, kind="stable")
+    nodes, labels = nodes[order], labels[order]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    stops = np.r_[starts[1:], len(labels)]
+    return [nodes[a:b] for a, b in zip(starts, stops, strict=True) if b - a >= 2]
+
+
+def _cluster_batch(
+    store: RecordStore, probes: Any, scored: pd.DataFrame, evidence: pd.DataFrame
+) -> dict[str, Any]:
+    """Entities for the new records: strongest link first, never across a keep-apart,
+    never joining two existing entities (that link becomes a conflict for review)."""
+    n = len(probes.rids)
+    position = pd.Series(np.arange(n), index=probes.rids)
+    model = store._scorer().model
+    prior = model.probability_two_random_records_match
+    floor = math.log2(prior / (1 - prior)) + float(model.config.get("keep_apart_below", -8.0))
+    with_store = scored[scored["entity_id"].notna()]
+    within = scored[scored["entity_id"].isna()]
+    weak = evidence[evidence["match_weight"] < floor] if len(evidence) else evidence
+    weak_store = weak[weak["entity_id"].notna()] if len(weak) else weak
+    weak_within = weak[weak["entity_id"].isna()] if len(weak) else weak
+    entity_names = pd.Index(
+        pd.unique(pd.concat([with_store["entity_id"], weak_store.get("entity_id", pd.Series([]))]))
+    )
+    node_of_entity = pd.Series(np.arange(n, n + len(entity_names)), index=entity_names)
+
+    def ends(frame: pd.DataFrame, inside: bool) -> tuple[np.ndarray, np.ndarray]:
+        a = position.reindex(frame["probe_rid"].to_numpy()).to_numpy(np.int64)
+        if inside:
+            b = position.reindex(frame["other"].to_numpy()).to_numpy(np.int64)
+        else:
+            b = node_of_entity.reindex(frame["entity_id"].to_numpy()).to_numpy(np.int64)
+        return a, b
+
+    parts = [(within, True), (with_store, False)]
+    link_l, link_r, link_w, apart_l, apart_r = [], [], [], [], []
+    for frame, inside in parts:
+        auto = frame[frame["decision"] == "auto_merge"]
+        a, b = ends(auto, inside)
+        link_l.append(a)
+        link_r.append(b)
+        link_w.append(auto["match_weight"].to_numpy(float))
+        below = frame[frame["match_weight"] < floor]
+        if inside and len(weak_within):
+            below = pd.concat([below, weak_within])
+        if not inside and len(weak_store):
+            below = pd.concat([below, weak_store])
+        a, b = ends(below, inside)
+        apart_l.append(a)
+        apart_r.append(b)
+    left, right = np.concatenate(link_l), np.concatenate(link_r)
+    weight = np.concatenate(link_w)
+    total = n + len(entity_names)
+    groups = clustering.connected_components(total, left, right)
+    hard_l, hard_r = [], []
+    entity_nodes = np.arange(n, total)
+    for members in _shared_groups(entity_nodes, groups[entity_nodes]):
+        members = members.tolist()
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                hard_l.append(a)
+                hard_r.append(b)
+    outcome = clustering.cluster_links(
+        total,
+        left,
+        right,
+        weight,
+        np.concatenate(apart_l),
+        np.concatenate(apart_r),
+        np.asarray(hard_l, dtype=np.int64),
+        np.asarray(hard_r, dtype=np.int64),
+    )
+    labels = outcome.labels
+    entity_of_label: dict[int, str] = {}
+    for name, node in node_of_entity.items():
+        entity_of_label[int(labels[node])] = name
+    entity = np.empty(n, dtype=object)
+    outcome_text = np.empty(n, dtype=object)
+    sizes = pd.Series(labels[:n]).value_counts()
+    fresh: dict[int, int] = {}
+    for i in range(n):
+        label = int(labels[i])
+        if label in entity_of_label:
+            entity[i] = entity_of_label[label]
+            outcome_text[i] = "joined"
+        else:
+            fresh.setdefault(label, i)
+            entity[i] = None
+            outcome_text[i] = "merged_in_batch" if sizes[label] > 1 else "new"
+    # Links refused because they would have joined two existing entities.
+    conflict_links = np.flatnonzero(outcome.refused_by_hard)
+    link_pairs = pd.concat(
+        [
+            within[within["decision"] == "auto_merge"],
+            with_store[with_store["decision"] == "auto_merge"],
+        ],
+        ignore_index=True,
+    )
+    conflicts = link_pairs.iloc[conflict_links] if len(conflict_links) else link_pairs.iloc[:0]
+    return {
+        "entity_id": entity,
+        "outcome": outcome_text,
+        "fresh": fresh,
+        "labels": labels[:n],
+        "conflicts": conflicts,
+        "links": link_pairs[outcome.accepted] if len(link_pairs) else link_pairs,
+    }
+
+
+def _write_batch(
+    store: RecordStore,
+    work: pd.DataFrame,
+    ids: np.ndarray,
+    probes: Any,
+    derived: pd.DataFrame,
+    scored: pd.DataFrame,
+    plan: dict[str, Any],
+    actor: str | None,
+) -> tuple[int, int]:
+    """One transaction: records, keys, counts, entities, review items, golden records."""
+
+    scorer = store._scorer()
+    state = store._state
+    n = len(probes.rids)
+    stamp = project.now()
+    with store.queue._transaction() as tx:
+        project.pause_for_tests()
+        run_number = int(project.read_meta(tx, "runs") or 0)
+        # Entity ids for new clusters: the first record's key (suffixed when issued before).
+        entity = plan["entity_id"].copy()
+        wanted = {label: probes.keys[i] for label, i in plan["fresh"].items()}
+        if wanted:
+            tx.register("wanted_ids", pd.DataFrame({"entity_id": list(wanted.values())}))
+            taken = {
+                r[0]
+                for r in tx.execute(
+                    "SELECT entity_id FROM project_entity_ids SEMI JOIN wanted_ids "
+                    "USING (entity_id)"
+                ).fetchall()
+            }
+            tx.unregister("wanted_ids")
+            issued = {}
+            for label, candidate in wanted.items():
+                name, suffix = candidate, 2
+                while name in taken:
+                    name = f"{candidate}#{suffix}"
+                    suffix += 1
+                issued[label] = name
+            for i in range(n):
+                if entity[i] is None:
+                    entity[i] = issued[int(plan["labels"][i])]
+            tx.register(
+                "issued_ids",
+                pd.DataFrame({"entity_id": list(issued.values()), "run": run_number}),
+            )
+            run(tx, "INSERT INTO project_entity_ids SELECT entity_id, run FROM issued_ids")
+            tx.unregister("issued_ids")
+        plan["entity_id"] = entity
+        # Records.
+        raw = work.copy()
+        for column in raw.columns:
+            raw[column] = raw[column].map(_text)
+        raw.insert(0, "record_id", [str(i) for i in ids])
+        rows = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "rid": probes.rids,
+                        "record_key": probes.keys,
+                        "record_id": [str(i) for i in ids],
+                        "source_dataset": "records",
+                        "entity_id": entity,
+                        "scored_by": store.model_version,
+                        "added_at": stamp,
+                    }
+                ),
+                raw.add_prefix("raw_"),
+                _storable(derived),
+                _key_columns(probes, state["rules"]),
+            ],
+            axis=1,
+        )
+        tx.register("new_records", rows)
+        stored_columns = {r[0] for r in tx.execute("DESCRIBE store_records").fetchall()}
+        keep = [c for c in rows.columns if c in stored_columns]
+        run(
+            tx,
+            f"INSERT INTO store_records BY NAME SELECT {', '.join(map(quote, keep))} "
+            "FROM new_records",
+        )
+        tx.unregister("new_records")
+        payloads = probes.payload_list(scorer.payload_columns)
+        tx.register(
+            "new_lookup",
+            pd.DataFrame(
+                {
+                    "rid": probes.rids,
+                    "record_key": probes.keys,
+                    "entity_id": entity,
+                    "payload": payloads,
+                }
+            ),
+        )
+        run(
+            tx,
+            "INSERT INTO store_lookup SELECT rid, record_key, entity_id, payload FROM new_lookup",
+        )
+        tx.unregister("new_lookup")
+        keys = probes.block_keys.assign(rid=probes.rids[probes.block_keys["probe"].to_numpy()])
+        tx.register("new_keys", keys[["lookup", "rid"]])
+        run(
+            tx,
+            "INSERT INTO store_keys SELECT lookup, rid, md5_number_upper(lookup) FROM new_keys",
+        )
+        tx.unregister("new_keys")
+        _update_counts(tx, store, derived, scorer)
+        # The entity mapping of the project file.
+        tx.register(
+            "new_mapping",
+            pd.DataFrame(
+                {
+                    "record_key": probes.keys,
+                    "source_dataset": "records",
+                    "record_id": [str(i) for i in ids],
+                    "entity_id": entity,
+                    "last_run": run_number,
+                }
+            ),
+        )
+        run(tx, "INSERT INTO project_records SELECT * FROM new_mapping")
+        tx.unregister("new_mapping")
+        review_count = _insert_review_items(tx, probes, scored, plan, run_number, stamp)
+        # Golden records of every entity that received a record.
+        _rebuild_golden(tx, sorted(set(entity)))
+        n_conflicts = len(plan["conflicts"])
+        project.log_event(
+            tx,
+            "imported",
+            None,
+            None,
+            actor,
+            f"{n} records: {int((plan['outcome'] == 'joined').sum())} joined existing "
+            f"entities, {len(set(entity) - set(plan['entity_id'][plan['outcome'] == 'joined']))}"
+            f" new entities, {review_count} review items, {n_conflicts} conflicts",
+            stamp,
+        )
+        state_updates = {
+            "store_next_rid": str(int(probes.rids.max()) + 1),
+            "store_n_records": str(state["n_records"] + n),
+            "store_tf_totals": json.dumps(_new_totals(state["totals"], derived, scorer)),
+        }
+        for key, value in state_updates.items():
+            project.write_meta(tx, key, value)
+    state["next_rid"] = int(probes.rids.max()) + 1
+    state["n_records"] += n
+    store._memory_index = None  # reloaded before the next check
+    state["totals"] = json.loads(state_updates["store_tf_totals"])
+    return review_count, n_conflicts
+
+
+def _storable(derived: pd.DataFrame) -> pd.DataFrame:
+    out = derived.copy()
+    if "person_name_keys" in out.columns:
+        out["person_name_keys"] = [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else list(v)
+            for v in out["person_name_keys"]
+        ]
+    return out.reset_index(drop=True)
+
+
+def _key_columns(probes: Any, rules: list[blocking.BlockingRule]) -> pd.DataFrame:
+    n = len(probes.rids)
+    out = pd.DataFrame(index=range(n))
+    keys = probes.block_keys
+    for rule in rules:
+        column = np.full(n, None, dtype=object)
+        mine = keys[keys["lookup"].str.startswith(rule.name + ":")]
+        for probe, lookup in zip(mine["probe"].to_numpy(), mine["lookup"].to_numpy()):
+            column[probe] = lookup[len(rule.name) + 1 :]
+        out[rule.key_column] = column
+    return out
+
+
+def _new_totals(totals: Mapping[str, int], derived: pd.DataFrame, scorer: Any) -> dict[str, int]:
+    out = dict(totals)
+    for column in scorer.tf_columns:
+        if column in derived.columns:
+            out[column] = int(out.get(column, 0)) + int(derived[column].notna().sum())
+    return out
+
+
+def _update_counts(
+    tx: duckdb.DuckDBPyConnection, store: RecordStore, derived: pd.DataFrame, scorer: Any
+) -> None:
+    """Term-frequency counts and shared-number counts follow the new records."""
+    parts = []
+    for column in scorer.tf_columns:
+        if column in derived.columns:
+            values = derived[column].dropna().astype(str)
+            parts.append(("tf:" + column + "=" + values).value_counts())
+    names = []
+    if "person_name_key" in derived.columns:
+        for phone in ("mobile_e164", "phone_e164"):
+            if phone in derived.columns:
+                both = derived[[phone, "person_name_key"]].dropna()
+                names.append(
+                    pd.DataFrame(
+                        {
+                            "e164": both[phone].astype(str),
+                            "name_key": both["person_name_key"].astype(str),
+                        }
+                    )
+                )
+    if names:
+        pairs = pd.concat(names, ignore_index=True).drop_duplicates()
+        tx.register("batch_names", pairs)
+        fresh = tx.execute(
+            "SELECT * FROM batch_names ANTI JOIN store_phone_names USING (e164, name_key)"
+        ).df()
+        tx.unregister("batch_names")
+        if len(fresh):
+            tx.register("fresh_names", fresh)
+            run(tx, "INSERT INTO store_phone_names SELECT e164, name_key FROM fresh_names")
+            tx.unregister("fresh_names")
+            parts.append(("pc:" + fresh["e164"]).value_counts())
+            parts.append(pd.Series(1, index="pn:" + fresh["e164"] + "|" + fresh["name_key"]))
+    if not parts:
+        return
+    counts = pd.concat(parts)
+    counts = counts.groupby(level=0).sum()
+    tx.register("count_updates", pd.DataFrame({"lookup": counts.index, "n": counts.to_numpy()}))
+    run(
+        tx,
+        "INSERT INTO store_counts SELECT lookup, n, md5_number_upper(lookup) FROM count_updates "
+        "ON CONFLICT (lookup) DO UPDATE SET n = store_counts.n + excluded.n",
+    )
+    tx.unregister("count_updates")
+
+
+def _insert_review_items(
+    tx: duckdb.DuckDBPyConnection,
+    probes: Any,
+    scored: pd.DataFrame,
+    plan: dict[str, Any],
+    run_number: int,
+    stamp: dt.datetime,
+) -> int:
+    """Borderline pairs, and links refused because they would join two entities."""
+    key_of = pd.Series(probes.keys, index=probes.rids)
+    band = scored[scored["decision"] == "review"]
+    conflicts = plan["conflicts"]
+    frames = []
+    for frame, kind in ((band, "review"), (conflicts, "conflict")):
+        if frame.empty:
+            continue
+        a = key_of.reindex(frame["probe_rid"].to_numpy()).to_numpy()
+        b = np.where(
+            frame["record_key"].notna(),
+            frame["record_key"].to_numpy(),
+            key_of.reindex(frame["other"].to_numpy()).to_numpy(),
+        )
+        reason = frame["reason"].astype(str).to_numpy()
+        if kind == "conflict":
+            reason = np.array(
+                [
+                    f"would join two existing entities (with {e}): {r}"
+                    for e, r in zip(frame["entity_id"].to_numpy(), reason)
+                ],
+                dtype=object,
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "key_l": np.where(a <= b, a, b),
+                    "key_r": np.where(a <= b, b, a),
+                    "kind": kind,
+                    "decision": frame["decision"].to_numpy(),
+                    "match_weight": frame["match_weight"].to_numpy(float),
+                    "match_probability": frame["match_probability"].to_numpy(float),
+                    "reason": reason,
+                }
+            )
+        )
+    if not frames:
+        return 0
+    items = pd.concat(frames, ignore_index=True).drop_duplicates(["key_l", "key_r"])
+    tx.register("new_items", items)
+    before = tx.execute("SELECT count(*) FROM review_items").fetchall()[0][0]
+    run(
+        tx,
+        """
+        INSERT INTO review_items
+        SELECT nextval('review_item_ids'), n.key_l, n.key_r, n.kind,
+               CASE n.kind WHEN 'conflict' THEN 'conflict' ELSE 'pending' END,
+               n.decision, n.match_weight, n.match_probability, n.reason, NULL, 2,
+               NULL, NULL, ?, ?, ?, ?
+        FROM new_items n ANTI JOIN review_items i USING (key_l, key_r)
+        """,
+        [run_number, run_number, stamp, stamp],
+    )
+    tx.unregister("new_items")
+    _fill_item_values(tx)
+    after = tx.execute("SELECT count(*) FROM review_items").fetchall()[0][0]
+    return int(after - before)
+
+
+def _fill_item_values(tx: duckdb.DuckDBPyConnection) -> None:
+    """Both records' raw values (JSON, by role) on items that have none yet."""
+    raw = [
+        r[0]
+        for r in tx.execute("DESCRIBE store_records").fetchall()
+        if r[0].startswith("raw_") and r[0] != "raw_record_id"
+    ]
+    fields = ", ".join(f"{quote(c[4:])} := s.{quote(c)}" for c in raw)
+    for side in ("l", "r"):
+        run(
+            tx,
+            f"""
+            UPDATE review_items i SET values_{side} = v.values
+            FROM (SELECT s.record_key, CAST(to_json(struct_pack({fields})) AS VARCHAR) AS values
+                  FROM store_records s
+                  WHERE s.record_key IN (SELECT key_{side} FROM review_items
+                                         WHERE values_{side} IS NULL)) v
+            WHERE i.key_{side} = v.record_key AND i.values_{side} IS NULL
+            """,
+        )
+
+
+def _rebuild_golden(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
+    """Golden records and lineage of these entities, from their stored members."""
+    if not entities:
+        return
+    tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
+    # Only the columns survivorship reads: the scan reads every stored record's values.
+    stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
+    wanted = [
+        c
+        for c in stored
+        if c in ("rid", "entity_id", "source_dataset", "record_id")
+        or (c.startswith("raw_") and c != "raw_record_id")
+        or c.endswith("_valid")
+        or c in survivorship.DERIVED_COLUMNS
+    ]
+    members = tx.execute(
+        f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records "
+        "SEMI JOIN touched_entities USING (entity_id)"
+    ).df()
+    raw = [c for c in members.columns if c.startswith("raw_") and c != "raw_record_id"]
+    renamed = members.rename(columns={c: c[4:] for c in raw})
+    roles = [c[4:] for c in raw]
+    derived = [c for c in members.columns if c.endswith("_valid")] + [
+        c for c in survivorship.DERIVED_COLUMNS if c in members.columns
+    ]
+    keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
+    keep = list(dict.fromkeys(c for c in keep if c in renamed.columns))
+    scratch = duckdb.connect()
+    scratch.register("members_frame", renamed[keep])
+    run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
+    tables = survivorship.build(scratch, "members", roles, prefix="store_build")
+    golden = scratch.execute(f"SELECT * FROM {tables.golden}").df()
+    lineage = scratch.execute(f"SELECT * FROM {tables.lineage}").df()
+    scratch.close()
+    run(tx, "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
+    run(tx, "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
+    tx.unregister("touched_entities")
+    tx.register("new_golden", golden)
+    run(tx, "INSERT INTO store_golden BY NAME SELECT * FROM new_golden")
+    tx.unregister("new_golden")
+    tx.register("new_lineage", lineage)
+    run(tx, "INSERT INTO store_lineage BY NAME SELECT * FROM new_lineage")
+    tx.unregister("new_lineage")
+
+
+def edit_record(
+    store: RecordStore,
+    record_id: str,
+    values: dict[str, Any],
+    roles: Mapping[str, str | None] | None,
+    actor: str | None,
+) -> CheckResult:
+
+    con = store._cursor()
+    key = f"records:{record_id}" if store._state["multi"] else record_id
+    found = con.execute("SELECT * FROM store_records WHERE record_key = ?", [key]).df()
+    if found.empty:
+        raise StoreError(f"no record {record_id!r} in the store: add it with store.add")
+    row = found.iloc[0]
+    raw = {c[4:]: row[c] for c in found.columns if c.startswith("raw_")}
+    columns = store._state["columns"]
+    by_column = {c: r for r, c in columns.items()}
+    for name, value in values.items():
+        role = name if name in raw else by_column.get(name)
+        if role is None:
+            raise InputError(
+                f"{name!r} is neither a role nor a column of this store; known: {sorted(raw)}"
+            )
+        raw[role] = value
+    raw["record_id"] = record_id
+    frame = pd.DataFrame([raw])
+    scorer = store._scorer()
+    work, ids = store._role_frame(frame, {r: r for r in raw}, require_ids=True)
+    checked = store._check_frame(frame, {r: r for r in raw}, all_candidates=True, exclude_self=True)
+    entity = row["entity_id"]
+    mine = checked[checked["entity_id"] == entity]
+    left = bool(
+        (found.shape[0] and (mine.empty or mine.iloc[0]["decision"] != "auto_merge"))
+        and con.execute(
+            "SELECT count(*) FROM store_lookup WHERE entity_id = ?", [entity]
+        ).fetchall()[0][0]
+        > 1
+    )
+    derived = standardize_mod.standardize_records(work, scorer.needed_roles(work.columns))
+    rid = int(row["rid"])
+    probes = store._prepare(con, work, ids, scorer, known_ids=True, derived=derived)
+    with store.queue._transaction() as tx:
+        sets = {f"raw_{r}": _text(v) for r, v in raw.items() if f"raw_{r}" in found.columns}
+        stored = _storable(derived).iloc[0].to_dict()
+        for column, value in stored.items():
+            if column in found.columns:
+                sets[column] = None if is_missing(value) else value
+        for column, value in _key_columns(probes, store._state["rules"]).iloc[0].items():
+            sets[column] = value
+        assignments = ", ".join(f"{quote(c)} = ?" for c in sets)
+        run(tx, f"UPDATE store_records SET {assignments} WHERE rid = ?", [*sets.values(), rid])
+        run(
+            tx,
+            "UPDATE store_lookup SET payload = ? WHERE rid = ?",
+            [json_payloads(derived, scorer.payload_columns)[0], rid],
+        )
+        run(tx, "DELETE FROM store_keys WHERE rid = ?", [rid])
+        for lookup in probes.block_keys["lookup"]:
+            run(
+                tx,
+                "INSERT INTO store_keys VALUES (?, ?, md5_number_upper(?))",
+                [lookup, rid, lookup],
+            )
+        _adjust_tf(tx, store, row, derived, scorer)
+        _adjust_phone_names(tx, rid, row, derived)
+        if left:
+            best = con.execute(
+                "SELECT record_key FROM store_lookup WHERE entity_id = ? AND rid <> ? "
+                "ORDER BY rid LIMIT 1",
+                [entity, rid],
+            ).fetchall()[0][0]
+            weight = None if mine.empty else float(mine.iloc[0]["match_weight"])
+            note = (
+                f"after the edit the record no longer matches its entity {entity} "
+                f"(decision {'distinct' if mine.empty else mine.iloc[0]['decision']}, "
+                f"weight {weight})"
+            )
+            project.log_event(tx, "edit_left_entity", entity, key, actor, note)
+            key_l, key_r = project.canonical(key, best)
+            item = project.ensure_item(tx, key_l, key_r, "review")
+            run(
+                tx,
+                "UPDATE review_items SET reason = ?, match_weight = ?, status = 'pending', "
+                "decision = ? WHERE item_id = ?",
+                [note, weight, "distinct" if mine.empty else mine.iloc[0]["decision"], item],
+            )
+            _fill_item_values(tx)
+        else:
+            project.log_event(tx, "edited", entity, key, actor, None)
+        _rebuild_golden(tx, [entity])
+    store._memory_index = None  # reloaded before the next check
+    result = one_result(checked, store.object_name)
+    result.candidates = result.candidates.assign(left_entity=left)
+    return result
+
+
+def _adjust_tf(
+    tx: duckdb.DuckDBPyConnection,
+    store: RecordStore,
+    row: pd.Series,
+    derived: pd.DataFrame,
+    scorer: Any,
+) -> None:
+    totals = dict(store._state["totals"])
+    for column in scorer.tf_columns:
+        old = row.get(column)
+        new = derived[column].iloc[0] if column in derived.columns else None
+        old = None if is_missing(old) else str(old)
+        new = None if is_missing(new) else str(new)
+        if old == new:
+            continue
+        if old is not None:
+            run(tx, "UPDATE store_counts SET n = n - 1 WHERE lookup = ?", [f"tf:{column}={old}"])
+            totals[column] = int(totals.get(column, 0)) - 1
+        if new is not None:
+            run(
+                tx,
+                "INSERT INTO store_counts VALUES (?, 1, md5_number_upper(?)) ON CONFLICT "
+                "(lookup) DO UPDATE SET n = store_counts.n + 1",
+                [f"tf:{column}={new}", f"tf:{column}={new}"],
+            )
+            totals[column] = int(totals.get(column, 0)) + 1
+    project.write_meta(tx, "store_tf_totals", json.dumps(totals))
+    store._state["totals"] = totals
+
+
+def _adjust_phone_names(
+    tx: duckdb.DuckDBPyConnection, rid: int, row: pd.Series, derived: pd.DataFrame
+) -> None:
+    """Shared-number counts follow an edit: a (number, name) pair only this record held
+    is no longer counted, a pair it brings in is (a number with three or more names is a
+    switchboard, as when the store was built)."""
+
+    def pairs(value: Any) -> set[tuple[str, str]]:
+        name = value("person_name_key")
+        if is_missing(name):
+            return set()
+        return {
+            (str(value(p)), str(name))
+            for p in ("mobile_e164", "phone_e164")
+            if not is_missing(value(p))
+        }
+
+    old = pairs(lambda c: row.get(c))
+    new = pairs(lambda c: derived[c].iloc[0] if c in derived.columns else None)
+    if old == new:
+        return
+    stored = {r[0] for r in tx.execute("DESCRIBE store_records").fetchall()}
+    phones = [p for p in ("mobile_e164", "phone_e164") if p in stored]
+
+    def held_elsewhere(number: str, name: str) -> bool:
+        either = " OR ".join(f"{quote(p)} = ?" for p in phones)
+        return bool(
+            tx.execute(
+                f"SELECT count(*) FROM store_records WHERE rid <> ? AND person_name_key = ? "
+                f"AND ({either})",
+                [rid, name, *([number] * len(phones))],
+            ).fetchall()[0][0]
+        )
+
+    upsert = (
+        "INSERT INTO store_counts VALUES (?, ?, md5_number_upper(?)) ON CONFLICT (lookup) "
+        "DO UPDATE SET n = store_counts.n + excluded.n"
+    )
+    for number, name in sorted(old - new):
+        if phones and not held_elsewhere(number, name):
+            run(tx, "DELETE FROM store_phone_names WHERE e164 = ? AND name_key = ?", [number, name])
+            # Set to 0 rather than deleted: a deleted key cannot be inserted again in the
+            # same transaction under the unique index.
+            run(tx, "UPDATE store_counts SET n = 0 WHERE lookup = ?", [f"pn:{number}|{name}"])
+            run(tx, "UPDATE store_counts SET n = n - 1 WHERE lookup = ?", [f"pc:{number}"])
+    for number, name in sorted(new - old):
+        known = tx.execute(
+            "SELECT count(*) FROM store_phone_names WHERE e164 = ? AND name_key = ?",
+            [number, name],
+        ).fetchall()[0][0]
+        if not known:
+            run(tx, "INSERT INTO store_phone_names VALUES (?, ?)", [number, name])
+            pn = f"pn:{number}|{name}"
+            run(tx, "INSERT INTO store_counts VALUES (?, 1, md5_number_upper(?)) ON CONFLICT "
+                "(lookup) DO UPDATE SET n = 1", [pn, pn])  # fmt: skip
+            run(tx, upsert, [f"pc:{number}", 1, f"pc:{number}"])
+
+
+def retrain(store: RecordStore, seed: int, note: str | None) -> int:
+    """A new model version trained on the stored records (nothing is rescored)."""
+
+    con = store._cursor()
+    frame = con.execute("SELECT * FROM store_records ORDER BY rid").df()
+    raw = [c for c in frame.columns if c.startswith("raw_")]
+    records = frame[raw].rename(columns={c: c[4:] for c in raw})
+    roles = {c: c for c in records.columns}
+    rules = store._state["rules"]
+    old = store.model
+    result = link(
+        records,
+        roles=roles,
+        blocking_rules=rules,
+        thresholds=old.policy.thresholds,
+        routing_rules=old.policy.rules,
+        seed=seed,
+        max_block_size=store._state["max_block_size"],
+        keep_apart_below=float(old.config.get("keep_apart_below", -8.0)),
+    )
+    version = store.model_version + 1
+    with store.queue._transaction() as tx:
+        run(
+            tx,
+            "INSERT INTO store_models VALUES (?, ?, ?, ?)",
+            [
+                version,
+                project.now(),
+                note or f"retrained on {len(records):,} stored records",
+                json.dumps(result.model.to_dict(), default=str),
+            ],
+        )
+        project.write_meta(tx, "store_model_version", str(version))
+        project.log_event(tx, "retrained", None, None, None, f"model version {version}")
+    store._state["model_version"] = version
+    return version
