@@ -29,8 +29,8 @@ import duckdb
 import numpy as np
 
 import linkage
+from linkage import RecordStore
 from linkage.datasets import generate_leads
-from linkage.incremental import RecordStore
 
 
 def main() -> None:

@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     _write(result, args.out)
     if getattr(args, "store", None):
         from linkage.errors import ConfigError
-        from linkage.incremental import RecordStore
+        from linkage.store import RecordStore
 
         if not args.project:
             raise ConfigError("--store keeps the records in a project file: add --project FILE")
@@ -171,7 +171,7 @@ def _add_review_commands(commands: argparse._SubParsersAction) -> None:
 
 def _review(args: argparse.Namespace) -> int:
     from linkage.errors import ConfigError, QueueError
-    from linkage.review import ReviewQueue
+    from linkage.project import ReviewQueue
 
     if not args.project.exists():
         raise QueueError(
@@ -242,7 +242,7 @@ def _add_store_commands(commands: argparse._SubParsersAction) -> None:
 
 def _store_command(args: argparse.Namespace) -> int:
     from linkage.errors import ConfigError
-    from linkage.incremental import RecordStore
+    from linkage.store import RecordStore
 
     roles = {}
     for item in args.role:

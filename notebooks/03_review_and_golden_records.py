@@ -34,8 +34,8 @@ import tempfile
 from pathlib import Path
 
 import linkage
+from linkage import ReviewQueue
 from linkage.datasets import load_sample
-from linkage.review import ReviewQueue
 
 logging.getLogger("splink").setLevel(logging.WARNING)  # splink's training log is long
 leads = load_sample()

@@ -37,8 +37,8 @@ from pathlib import Path
 import pandas as pd
 
 import linkage
+from linkage import RecordStore, check_all
 from linkage.datasets import generate_leads, load_sample
-from linkage.incremental import RecordStore, check_all
 
 logging.getLogger("splink").setLevel(logging.WARNING)
 leads = load_sample().drop(columns=["true_person_id", "true_account_id"])

@@ -26,7 +26,7 @@ from linkage.evaluation import clustered_accuracy
 if TYPE_CHECKING:
     import duckdb
 
-    from linkage.pipeline import LinkResult
+    from linkage.run import LinkResult
 
 __all__ = [
     "MATCH",

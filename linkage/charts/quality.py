@@ -16,7 +16,7 @@ import pandas as pd
 from linkage.errors import ModelError
 
 if TYPE_CHECKING:
-    from linkage.pipeline import LinkResult
+    from linkage.run import LinkResult
 
 __all__ = ["data_quality", "data_quality_chart"]
 

@@ -27,7 +27,7 @@ from linkage.charts._pairs import pair_truth, registered_view, rid_lookup, score
 from linkage.errors import InputError, ModelError
 
 if TYPE_CHECKING:
-    from linkage.pipeline import LinkResult
+    from linkage.run import LinkResult
 
 __all__ = [
     "cluster_studio",

@@ -34,7 +34,7 @@ from linkage.charts._pairs import MATCH, UNLABELLED, PairTruth, pair_truth, scor
 from linkage.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from linkage.pipeline import LinkResult
+    from linkage.run import LinkResult
 
 __all__ = [
     "DECISION_COLOURS",
