@@ -217,6 +217,7 @@ def _cluster(n, links, apart, erased):
     return cluster_links(n, left, right, weight, empty, empty, hard[:, 0], hard[:, 1])
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_scenarios())
 def test_every_value_not_erased_survives_merges_verdicts_undos_and_erasures(scenario) -> None:
@@ -422,6 +423,7 @@ def test_forget_erases_a_record_everywhere_and_later(sample, tmp_path) -> None:
 _ROLE_COLUMNS = {"company": "company", "person_name": "name", "mobile": "mobile", "email": "email"}
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(

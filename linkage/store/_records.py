@@ -22,6 +22,7 @@ from linkage import blocking, schema
 from linkage.errors import (
     InputError,
 )
+from linkage.standardize import is_missing
 
 logger = logging.getLogger("linkage")
 
@@ -130,15 +131,6 @@ def golden_rows(con: duckdb.DuckDBPyConnection, entities: Sequence[str]) -> dict
         row = dict(zip(names, values, strict=True))
         out[row["entity_id"]] = row
     return out
-
-
-def is_missing(value: Any) -> bool:
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def block_keys(

@@ -20,7 +20,8 @@ from linkage._sql import quote, run
 from linkage.errors import (
     StoreError,
 )
-from linkage.store._records import SHARED_NAMES, count_key, is_missing
+from linkage.standardize import is_missing
+from linkage.store._records import SHARED_NAMES, count_key
 
 logger = logging.getLogger("linkage")
 
