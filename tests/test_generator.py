@@ -1,4 +1,4 @@
-"""Tests for the synthetic lead generator and the shipped sample."""
+"""Tests for the synthetic lead and account-list generators and the shipped sample."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from stdnum.cn import uscc
 
-from linkage.datasets import SAMPLE_PATH, generate_leads, load_sample
-from linkage.datasets.generator import COLUMNS
+from linkage.datasets import SAMPLE_PATH, generate_accounts, generate_leads, load_sample
+from linkage.datasets.generator import ACCOUNT_COLUMNS, COLUMNS
 from linkage.errors import ConfigError
+from linkage.schema import detect_roles
 
 EXPECTED_COLUMNS = [
     "lead_id", "company", "credit_code", "name", "mobile", "phone", "email", "wechat_unionid",
@@ -233,3 +234,202 @@ def test_load_sample_is_the_shipped_generator_output() -> None:
     # If this fails, the generator changed: regenerate with
     # python -c "from linkage.datasets.generator import _write_sample; _write_sample()"
     pd.testing.assert_frame_equal(sample, generate_leads(3000, seed=42), check_dtype=False)
+
+
+# Organization mode: the account list.
+
+EXPECTED_ACCOUNT_COLUMNS = [
+    "account_id", "company", "credit_code", "address", "city", "province", "phone", "website",
+    "email", "industry", "owner", "source", "created_at", "true_account_id", "true_group_id",
+]  # fmt: skip
+LEGAL_FORM = r"集团有限公司$|股份有限公司$|有限责任公司$|有限公司$"
+
+
+@pytest.fixture(scope="module")
+def accounts() -> pd.DataFrame:
+    return generate_accounts(5000, seed=7)
+
+
+CITY_PREFIX = re.compile(
+    "^(?:北京|上海|深圳|广州|杭州|成都|武汉|南京|天津|重庆|苏州|西安|长沙|郑州|青岛|济南|厦门|福州"
+    "|合肥|宁波|东莞|佛山|沈阳|大连|昆明|无锡)"
+)
+
+
+def _core(company: str) -> str:
+    """The brand core: 华信科技 from 北京华信科技有限公司 or 华信科技(北京)分公司."""
+    name = re.sub(r"[(（].*?[)）]", "", company)
+    name = re.sub(r"(?:有限|股份|集团).*$|..分公司$", "", name)
+    return CITY_PREFIX.sub("", name)
+
+
+def test_account_columns_and_types(accounts: pd.DataFrame) -> None:
+    assert list(accounts.columns) == EXPECTED_ACCOUNT_COLUMNS == list(ACCOUNT_COLUMNS)
+    assert accounts["true_account_id"].dtype == np.int64
+    assert accounts["true_group_id"].dtype == np.int64
+    text = accounts.drop(columns=["true_account_id", "true_group_id"])
+    for column in text.columns:
+        assert all(isinstance(v, str) for v in text[column].dropna().tolist()), column
+    assert accounts["account_id"].is_unique
+    assert accounts["account_id"].str.fullmatch(r"A\d{7}").all()
+    # Every header but the website and industry is one the role detector knows.
+    roles = detect_roles(list(accounts.columns)).roles
+    assert roles["record_id"] == "account_id"
+    assert {"company", "credit_code", "address", "city", "province", "phone", "email"} <= set(roles)
+
+
+def test_accounts_same_seed_same_frame() -> None:
+    first = generate_accounts(2000, seed=11)
+    pd.testing.assert_frame_equal(first, generate_accounts(2000, seed=11), check_exact=True)
+    other = generate_accounts(2000, seed=12)
+    assert (first["company"] != other["company"]).mean() > 0.5
+
+
+def test_accounts_do_not_disturb_the_leads() -> None:
+    before = generate_leads(500, seed=5)
+    generate_accounts(500, seed=5)
+    pd.testing.assert_frame_equal(before, generate_leads(500, seed=5), check_exact=True)
+    # Same seed, its own stream: the two modes share no draws.
+    assert generate_accounts(500, seed=5)["company"].iloc[0] != before["company"].iloc[0]
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 60])
+def test_accounts_exact_row_count(n: int) -> None:
+    df = generate_accounts(n, seed=3)
+    assert len(df) == n and list(df.columns) == EXPECTED_ACCOUNT_COLUMNS
+
+
+def test_accounts_zero_rows_and_bad_arguments() -> None:
+    empty = generate_accounts(0)
+    assert list(empty.columns) == EXPECTED_ACCOUNT_COLUMNS and empty.empty
+    with pytest.raises(ConfigError):
+        generate_accounts(-1)
+    with pytest.raises(ConfigError):
+        generate_accounts("100")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_accounts_truth_shape(seed: int) -> None:
+    df = generate_accounts(5000, seed=seed)
+    per_account = df["true_account_id"].value_counts()
+    assert 2.0 <= per_account.mean() <= 3.0  # several records per account on average
+    assert 0.35 <= (per_account == 1).mean() <= 0.55  # many singletons
+    assert per_account.max() >= 6
+    # An account belongs to one group; a group's id is its head office's account id.
+    assert (df.groupby("true_account_id")["true_group_id"].nunique() == 1).all()
+    heads = df.loc[df["true_group_id"] == df["true_account_id"], "true_account_id"]
+    assert set(df["true_group_id"]) <= set(heads)
+
+
+def test_accounts_rows_do_not_reveal_truth(accounts: pd.DataFrame) -> None:
+    truth = accounts["true_account_id"].to_numpy()
+    assert (truth[1:] == truth[:-1]).mean() < 0.01
+
+
+def test_branches_and_subsidiaries_are_other_accounts_of_one_group(
+    accounts: pd.DataFrame,
+) -> None:
+    accounts_per_group = accounts.groupby("true_group_id")["true_account_id"].nunique()
+    assert (accounts_per_group > 1).sum() > 50
+    assert (accounts_per_group > 2).sum() > 5  # some groups have several branches
+    grouped = accounts[accounts["true_group_id"].isin(accounts_per_group[lambda s: s > 1].index)]
+    # A group's accounts sit in different cities ...
+    city = grouped["city"].dropna().str.removesuffix("市")
+    cities = city.groupby(grouped.loc[city.index, "true_group_id"]).nunique()
+    assert (cities > 1).mean() > 0.9
+    # ... and share the brand: the same core name, different accounts.
+    named = grouped.dropna(subset=["company"])
+    named = named[~named["company"].str.contains("[A-Za-z]")]
+    core_accounts = named.groupby(named["company"].map(_core))["true_account_id"].nunique()
+    assert (core_accounts > 1).sum() > 30
+    # Branches: 华信科技(上海)分公司 and 北京华信科技有限公司上海分公司 forms.
+    branch = accounts.dropna(subset=["company"])
+    branch = branch[branch["company"].str.endswith("分公司")]
+    assert branch["company"].str.contains(r"\(..\)分公司$|（..）分公司$").any()
+    assert branch["company"].str.contains(r"(?:有限公司|有限责任公司)..分公司$").any()
+    assert (branch["true_account_id"] != branch["true_group_id"]).all()
+    # The head office is an account of its own in the list.
+    assert branch["true_group_id"].isin(accounts["true_account_id"]).all()
+    # Group members often share the group's website: a website is not an account.
+    site = (
+        grouped["website"]
+        .dropna()
+        .str.lower()
+        .str.replace(r"^(https?://)?(www\.)?", "", regex=True)
+    )
+    site_accounts = (
+        grouped.loc[site.index].groupby(site.str.rstrip("/"))["true_account_id"].nunique()
+    )
+    assert (site_accounts > 1).sum() > 20
+
+
+def test_same_brand_in_different_cities_are_unrelated_accounts(accounts: pd.DataFrame) -> None:
+    named = accounts.dropna(subset=["company", "city"])
+    named = named[~named["company"].str.contains("[A-Za-z]|分公司")]
+    by_core = named.groupby(named["company"].map(_core))
+    unrelated = by_core["true_group_id"].nunique()
+    assert (unrelated > 1).sum() > 20  # e.g. 华信科技 in 北京 and in 深圳, different groups
+
+
+def test_building_mates_share_an_address_or_a_switchboard(accounts: pd.DataFrame) -> None:
+    def digits(value: str) -> str:
+        return re.sub(r"\D", "", value.translate(FULLWIDTH_DIGITS))[-8:]
+
+    phone = accounts["phone"].dropna().map(digits)
+    phone_groups = phone.groupby(phone).apply(
+        lambda s: accounts.loc[s.index, "true_group_id"].nunique()
+    )
+    assert (phone_groups > 1).sum() > 10  # one switchboard, unrelated companies
+    address = accounts["address"].dropna()
+    street = address.str.replace(r"^.*?市", "", regex=True).str.extract(r"^(.*?号)")[0]
+    street_groups = accounts.loc[street.dropna().index].groupby(street.dropna())["true_group_id"]
+    assert (street_groups.nunique() > 1).sum() > 30  # one building, unrelated companies
+    exact = accounts.groupby(address)["true_account_id"].nunique()
+    assert (exact > 1).sum() > 10  # registered at the very same address
+
+
+def test_account_noise_families(accounts: pd.DataFrame) -> None:
+    company = accounts["company"].dropna()
+    t2s = opencc.OpenCC("t2s")
+    assert (company.map(lambda s: t2s.convert(s) != s)).sum() > 20  # traditional characters
+    assert company.str.contains("（").any() and company.str.contains(r"\(").any()
+    assert company.str.contains(r"Co\.|CO\.").any() and company.str.contains("Branch").any()
+    for form in ("有限公司", "有限责任公司", "股份有限公司", "集团有限公司"):
+        assert company.str.endswith(form).any(), form
+    # Region prefix and parenthesised region for one account: 北京华信科技 / 华信科技(北京).
+    one_account = accounts.dropna(subset=["company"]).groupby("true_account_id")["company"]
+    assert (one_account.nunique() > 1).sum() > 300
+    prefixed = company.str.match(r"^(北京|上海|深圳|广州|杭州)")
+    bracketed = company.str.contains(r"[(（](?:北京|上海|深圳|广州|杭州)[)）]")
+    assert prefixed.sum() > 100 and bracketed.sum() > 100
+    assert accounts["address"].dropna().str.contains("[０-９]").any()  # full-width
+    assert accounts["phone"].dropna().str.contains("[０-９]").any()
+    # Typos: one account's Chinese names with one core character changed.
+    cores = accounts.dropna(subset=["company"])
+    cores = cores[~cores["company"].str.contains("[A-Za-z]|分公司")]
+    core_names = cores.groupby("true_account_id")["company"].agg(
+        lambda s: s.map(_core).map(t2s.convert).nunique()
+    )
+    assert (core_names > 1).sum() > 20
+    # Missing fields everywhere, credit codes sometimes, mostly valid.
+    assert 0.01 < accounts["company"].isna().mean() < 0.08
+    codes = accounts["credit_code"].dropna()
+    assert 0.5 < len(codes) / len(accounts) < 0.75
+    assert codes.map(uscc.is_valid).mean() > 0.9
+    for column in ("address", "city", "province", "phone", "website", "email", "industry"):
+        assert 0.05 < accounts[column].isna().mean() < 0.45, column
+
+
+def test_account_values_stay_consistent(accounts: pd.DataFrame) -> None:
+    city = accounts["city"].dropna().str.removesuffix("市")
+    assert (city.groupby(accounts.loc[city.index, "true_account_id"]).nunique() == 1).all()
+    codes = accounts["credit_code"].dropna()
+    good = accounts.loc[codes[codes.map(uscc.is_valid)].index]
+    upper = good["credit_code"].str.upper()
+    assert (
+        good.groupby("true_account_id")["credit_code"].agg(lambda s: s.str.upper().nunique()) == 1
+    ).all()
+    assert (good.groupby(upper)["true_account_id"].nunique() == 1).all()  # branches have their own
+    # Registry look-ups and ERP syncs carry the credit code; business cards rarely do.
+    has_code = accounts["credit_code"].notna().groupby(accounts["source"]).mean()
+    assert has_code["qichacha"] > 0.9 and has_code["trade_show"] < 0.5

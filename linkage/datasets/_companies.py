@@ -29,6 +29,7 @@ __all__ = [
     "City",
     "Industry",
     "make_accounts",
+    "office_unit",
 ]
 
 
@@ -388,6 +389,11 @@ def _domains(
     return domains.to_numpy(dtype=object)
 
 
+def office_unit(tower: int, floor: int) -> str:
+    """The part of an address after the street number: 0-2 none, 3 A座, 4 B座 room, 5 号楼."""
+    return ("", "", "", f"A座{floor}层", f"B座{floor}{tower:02d}室", f"{tower}号楼{floor}层")[tower]
+
+
 def make_accounts(rng: np.random.Generator, n: int) -> Accounts:
     """Draw every account-level attribute that colleagues share."""
     city, brand, industry = _draw_cores(rng, n)
@@ -401,7 +407,7 @@ def make_accounts(rng: np.random.Generator, n: int) -> Accounts:
     district_pick = rng.random(n)
     street_pick = rng.random(n)
     number = np.minimum(rng.geometric(0.02, n), 999)
-    tower = rng.integers(0, 6, n)  # 0-2: none, 3: A座, 4: B座, 5: 号楼
+    tower = rng.integers(0, 6, n)  # see office_unit
     floor = rng.integers(2, 30, n)
     address, address_short = [], []
     for c, dp, sp, no, t, fl in zip(
@@ -419,8 +425,7 @@ def make_accounts(rng: np.random.Generator, n: int) -> Accounts:
             f"{info.streets[int(sp * len(info.streets))]}{no}号"
         )
         address_short.append(base)
-        extra = ("", "", "", f"A座{fl}层", f"B座{fl}{t:02d}室", f"{t}号楼{fl}层")[t]
-        address.append(base + extra)
+        address.append(base + office_unit(t, fl))
     return Accounts(
         city=city,
         brand=brand,

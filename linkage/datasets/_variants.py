@@ -4,6 +4,9 @@ One function per output column (or group of columns). Each draws, per row, which
 row gets (formats, digit typos, placeholders, traditional characters, homophone slips, English
 company names, mixed timestamp formats, missing values) and renders every row once, by the
 variant it drew (:func:`_compose`), so per-row Python work stays minimal.
+
+The lead columns come first; the account list's own columns (branch names, switchboards,
+websites, general mailboxes, industries) follow at the end and reuse the same variants.
 """
 
 from __future__ import annotations
@@ -29,14 +32,19 @@ from linkage.datasets._people import NAME_CHARS, People
 from linkage.datasets._sampling import choice, objects
 
 __all__ = [
+    "render_branch_company",
     "render_company",
     "render_credit_code",
     "render_email",
+    "render_industry",
+    "render_mailbox",
     "render_mobile",
     "render_name",
     "render_phone",
     "render_region_and_address",
+    "render_switchboard",
     "render_timestamps",
+    "render_website",
 ]
 
 _PLACEHOLDER_EMAILS = ("test@test.com", "none@none.com", "无", "123@qq.com", "na@na.com")
@@ -147,6 +155,33 @@ def render_mobile(rng: np.random.Generator, n: int, contacts: Contacts, person: 
     )
 
 
+# How a landline (area code ``a``, local number ``x``) is written, and how often.
+_LANDLINE_FORMS: tuple[Callable[[str, str], str], ...] = (
+    lambda a, x: f"{a}-{x}",
+    lambda a, x: f"({a}) {x[:4]} {x[4:]}",
+    lambda a, x: f"+86 {a[1:]} {x[:4]} {x[4:]}",
+    lambda a, x: f"{a}{x}",
+    lambda a, x: f"{a} {x}",
+    lambda a, x: x,  # local number only, no area code
+    lambda a, x: f"0086-{a[1:]}-{x}",
+    lambda a, x: f"{a}-{x}".translate(_FULLWIDTH),
+    lambda a, x: f"{a}-{x[:4]}-{x[4:]}",
+    lambda a, x: f"+86-{a[1:]}-{x}",
+)
+_LANDLINE_FORM_P = (0.35, 0.10, 0.08, 0.15, 0.10, 0.07, 0.04, 0.03, 0.05, 0.03)
+
+
+def _landlines(fmt: np.ndarray, area: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Write each row's landline in the form ``fmt`` picks from :data:`_LANDLINE_FORMS`."""
+
+    def each(render: Callable[[str, str], str]) -> Callable[[np.ndarray], list[str]]:
+        return lambda rows: [
+            render(a, x) for a, x in zip(area[rows].tolist(), local[rows], strict=True)
+        ]
+
+    return _compose(fmt, [each(form) for form in _LANDLINE_FORMS])
+
+
 def render_phone(
     rng: np.random.Generator,
     n: int,
@@ -170,29 +205,9 @@ def render_phone(
     ext = contacts.extension[person].copy()
     ext[(kind != 0) | (rng.random(n) < 0.4)] = None  # extensions only follow the switchboard
 
-    fmt = choice(rng, (0.35, 0.10, 0.08, 0.15, 0.10, 0.07, 0.04, 0.03, 0.05, 0.03), n)
+    fmt = choice(rng, _LANDLINE_FORM_P, n)
     fmt[kind >= 2] = -1
-
-    def each(render: Callable[[str, str], str]) -> Callable[[np.ndarray], list[str]]:
-        return lambda rows: [
-            render(a, x) for a, x in zip(area[rows].tolist(), local_s[rows], strict=True)
-        ]
-
-    phone = _compose(
-        fmt,
-        [
-            each(lambda a, x: f"{a}-{x}"),
-            each(lambda a, x: f"({a}) {x[:4]} {x[4:]}"),
-            each(lambda a, x: f"+86 {a[1:]} {x[:4]} {x[4:]}"),
-            each(lambda a, x: f"{a}{x}"),
-            each(lambda a, x: f"{a} {x}"),
-            each(lambda a, x: x),  # local number only, no area code
-            each(lambda a, x: f"0086-{a[1:]}-{x}"),
-            each(lambda a, x: f"{a}-{x}".translate(_FULLWIDTH)),
-            each(lambda a, x: f"{a}-{x[:4]}-{x[4:]}"),
-            each(lambda a, x: f"+86-{a[1:]}-{x}"),
-        ],
-    )
+    phone = _landlines(fmt, area, local_s)
     with_ext = np.flatnonzero(pd.notna(ext))
     if with_ext.size:
         style = choice(rng, (0.35, 0.25, 0.15, 0.10, 0.10, 0.05), with_ext.size).tolist()
@@ -341,11 +356,16 @@ def render_company(
 
 
 def render_credit_code(
-    rng: np.random.Generator, n: int, accounts: Accounts, account: np.ndarray
+    rng: np.random.Generator,
+    n: int,
+    accounts: Accounts,
+    account: np.ndarray,
+    present: float | np.ndarray = 0.35,
 ) -> np.ndarray:
-    """The ``credit_code`` column: present on ~35 % of rows, a few with one wrong character."""
+    """The ``credit_code`` column: present on a share ``present`` of rows (one rate, or one per
+    row), a few of them with one wrong character or in lower case."""
     code = np.full(n, -1)
-    present = rng.random(n) < 0.35
+    present = rng.random(n) < present
     code[present] = choice(rng, (0.93, 0.04, 0.03), int(present.sum()))  # ok / typo / lowercase
     value = accounts.credit_code[account]
     pos = rng.integers(0, 18, n)
@@ -544,3 +564,236 @@ def render_timestamps(
         return _compose(fmt, [build(r) for r in renderers])
 
     return render(created), render(updated), created
+
+
+# Account-list columns (organization mode): a company's own row, with no person behind it.
+
+
+def _branch_name(head_name: str, region: str) -> str:
+    """北京华信科技有限公司 + 上海 -> 北京华信科技有限公司上海分公司."""
+    return f"{head_name}{region}分公司"
+
+
+def render_branch_company(
+    rng: np.random.Generator, n: int, accounts: Accounts, branch: np.ndarray, head: np.ndarray
+) -> np.ndarray:
+    """The ``company`` column of a branch's (分公司) rows: its head office's legal name plus
+    the branch city, and the shorter forms reps type (``华信科技(上海)分公司``).
+
+    Args:
+        branch, head: per row, the branch account and its head-office account.
+    """
+    city_short = np.array([c.city_short for c in CITIES], dtype=object)
+    region = city_short[accounts.city[branch]]
+    head_region = city_short[accounts.city[head]]
+    core, brand, suffix_i = accounts.core[head], accounts.brand[head], accounts.suffix[head]
+    bracket = np.where(accounts.bracket_style[head], 2, 0)
+    other_suffix = (suffix_i + rng.integers(1, len(LEGAL_SUFFIXES), n)) % len(LEGAL_SUFFIXES)
+    r1, r2 = rng.random(n), rng.random(n)
+    code = choice(rng, (0.40, 0.12, 0.12, 0.08, 0.06, 0.04, 0.04, 0.04, 0.04, 0.03, 0.03), n)
+    sfx = LEGAL_SUFFIXES
+    t2t = traditional_table(_TRADITIONAL_POOL)
+
+    def official(rows: np.ndarray, suffixes: np.ndarray = suffix_i) -> list[str]:
+        return [
+            _branch_name(_legal_name(hr, c, sfx[s], b), r)
+            for hr, c, s, b, r in zip(
+                head_region[rows].tolist(),
+                core[rows].tolist(),
+                suffixes[rows].tolist(),
+                bracket[rows].tolist(),
+                region[rows].tolist(),
+                strict=True,
+            )
+        ]
+
+    def short(form: str) -> Callable[[np.ndarray], list[str]]:
+        return lambda rows: [
+            form.format(core=c, region=r, brand=b, suffix=sfx[s])
+            for c, r, b, s in zip(
+                core[rows].tolist(),
+                region[rows].tolist(),
+                brand[rows].tolist(),
+                suffix_i[rows].tolist(),
+                strict=True,
+            )
+        ]
+
+    def typo(rows: np.ndarray) -> list[str]:
+        return [
+            _branch_name(_legal_name(hr, _company_typo(c, a, b), sfx[s], br), r)
+            for hr, c, s, br, r, a, b in zip(
+                head_region[rows].tolist(),
+                core[rows].tolist(),
+                suffix_i[rows].tolist(),
+                bracket[rows].tolist(),
+                region[rows].tolist(),
+                r1[rows].tolist(),
+                r2[rows].tolist(),
+                strict=True,
+            )
+        ]
+
+    def english(rows: np.ndarray) -> list[str]:
+        py = pinyin_table(CORE_CHARS)
+        out = []
+        for b, ind, c, s in zip(
+            brand[rows].tolist(),
+            accounts.industry[head[rows]].tolist(),
+            accounts.city[branch[rows]].tolist(),
+            suffix_i[rows].tolist(),
+            strict=True,
+        ):
+            name = "".join(py[ch] for ch in b).capitalize()
+            legal = "Group Co., Ltd." if s == 3 else "Co., Ltd."
+            out.append(f"{name} {INDUSTRIES[ind].en} {legal} {CITIES[c].pinyin} Branch")
+        return out
+
+    return _compose(
+        code,
+        [
+            official,
+            short("{core}({region})分公司"),
+            short("{core}{region}分公司"),
+            short("{core}{suffix}{region}分公司"),
+            short("{core}（{region}）分公司"),
+            lambda rows: [s.translate(t2t) for s in official(rows)],
+            typo,
+            english,
+            lambda rows: official(rows, other_suffix),
+            short("{brand}{region}分公司"),
+            None,
+        ],
+    )
+
+
+def render_switchboard(
+    rng: np.random.Generator, n: int, accounts: Accounts, account: np.ndarray
+) -> np.ndarray:
+    """The ``phone`` column of an account row: its switchboard in the lead landline formats,
+    missing on ~18 % of rows."""
+    area = np.array([c.area_code for c in CITIES], dtype=object)[accounts.city[account]]
+    local = accounts.switchboard[account].astype(str).astype(object)
+    fmt = choice(rng, _LANDLINE_FORM_P, n)
+    fmt[rng.random(n) < 0.18] = -1
+    return _landlines(fmt, area, local)
+
+
+def render_website(
+    rng: np.random.Generator, n: int, accounts: Accounts, account: np.ndarray
+) -> np.ndarray:
+    """The ``website`` column: the account's domain as a bare host, with or without a scheme."""
+    domain = accounts.domain[account]
+
+    def each(render: Callable[[str], str]) -> Callable[[np.ndarray], list[str]]:
+        return lambda rows: [render(d) for d in domain[rows].tolist()]
+
+    return _compose(
+        choice(rng, (0.35, 0.15, 0.10, 0.10, 0.03, 0.05, 0.22), n),
+        [
+            each(lambda d: f"www.{d}"),
+            each(lambda d: f"http://www.{d}"),
+            each(lambda d: f"https://www.{d}/"),
+            each(lambda d: d),
+            each(lambda d: f"WWW.{d.upper()}"),
+            each(lambda d: f"https://{d}"),
+            None,
+        ],
+    )
+
+
+# A company's general mailboxes, most common first.
+_ROLE_MAILBOXES = ("info", "sales", "service", "contact", "market", "admin", "hr", "office")
+_ROLE_MAILBOX_P = (0.30, 0.20, 0.12, 0.12, 0.08, 0.07, 0.06, 0.05)
+_FREE_MAIL = ("163.com", "qq.com", "126.com", "sina.com")
+
+
+def render_mailbox(
+    rng: np.random.Generator, n: int, accounts: Accounts, account: np.ndarray
+) -> np.ndarray:
+    """The ``email`` column of an account row: the company's general mailbox (``info@`` its
+    domain; a free-mail address for ~15 % of accounts), sometimes another role mailbox."""
+    n_accounts = accounts.domain.shape[0]
+    py = pinyin_table(CORE_CHARS)
+    local = np.array(_ROLE_MAILBOXES, dtype=object)[choice(rng, _ROLE_MAILBOX_P, n_accounts)]
+    free = rng.random(n_accounts) < 0.15
+    free_host = rng.integers(0, len(_FREE_MAIL), n_accounts)
+    year = rng.integers(1998, 2022, n_accounts)
+    main = objects(
+        [
+            f"{''.join(py[ch] for ch in b)}{y}@{_FREE_MAIL[h]}" if f else f"{lc}@{d}"
+            for b, y, h, f, lc, d in zip(
+                accounts.brand.tolist(),
+                year.tolist(),
+                free_host.tolist(),
+                free.tolist(),
+                local.tolist(),
+                accounts.domain.tolist(),
+                strict=True,
+            )
+        ]
+    )[account]
+    other_local = np.array(_ROLE_MAILBOXES, dtype=object)[choice(rng, _ROLE_MAILBOX_P, n)]
+    domain = accounts.domain[account]
+    return _compose(
+        choice(rng, (0.52, 0.08, 0.03, 0.02, 0.35), n),
+        [
+            lambda rows: main[rows].tolist(),
+            lambda rows: [
+                f"{lc}@{d}" for lc, d in zip(other_local[rows], domain[rows].tolist(), strict=True)
+            ],
+            lambda rows: [s.upper() for s in main[rows].tolist()],
+            lambda rows: [f"{s} " for s in main[rows].tolist()],
+            None,
+        ],
+    )
+
+
+# The CRM's industry pick list (Chinese and English labels), and where each industry falls.
+_INDUSTRY_PICKLIST: tuple[tuple[str, str], ...] = (
+    ("信息技术", "Information Technology"),
+    ("制造业", "Manufacturing"),
+    ("医疗健康", "Healthcare"),
+    ("物流运输", "Logistics"),
+    ("批发零售", "Wholesale & Retail"),
+    ("能源环保", "Energy & Environment"),
+    ("文化传媒", "Media"),
+    ("教育培训", "Education"),
+    ("建筑工程", "Construction"),
+    ("专业服务", "Professional Services"),
+    ("化工材料", "Chemicals & Materials"),
+)
+_PICKLIST_OF_SLUG = {
+    **dict.fromkeys(("tech", "soft", "data", "ai", "it", "net", "cloud"), 0),
+    **dict.fromkeys(("elec", "ind", "mach", "auto", "electric", "autoparts", "opto"), 1),
+    **dict.fromkeys(("semi",), 1),
+    **dict.fromkeys(("med", "bio", "pharma"), 2),
+    **dict.fromkeys(("logistics", "scm"), 3),
+    **dict.fromkeys(("trade", "food"), 4),
+    **dict.fromkeys(("eco", "energy"), 5),
+    "media": 6,
+    "edu": 7,
+    "build": 8,
+    "consult": 9,
+    **dict.fromkeys(("material", "chem"), 10),
+}
+
+
+def render_industry(
+    rng: np.random.Generator, n: int, accounts: Accounts, account: np.ndarray
+) -> np.ndarray:
+    """The ``industry`` column: a pick-list label (Chinese, sometimes English), the company's
+    own industry word, another label a rep chose, or missing."""
+    category = np.array([_PICKLIST_OF_SLUG[i.slug] for i in INDUSTRIES])[accounts.industry[account]]
+    other = (category + rng.integers(1, len(_INDUSTRY_PICKLIST), n)) % len(_INDUSTRY_PICKLIST)
+    industry = accounts.industry[account]
+    return _compose(
+        choice(rng, (0.58, 0.12, 0.06, 0.05, 0.19), n),
+        [
+            lambda rows: [_INDUSTRY_PICKLIST[c][0] for c in category[rows].tolist()],
+            lambda rows: [INDUSTRIES[i].cn for i in industry[rows].tolist()],
+            lambda rows: [_INDUSTRY_PICKLIST[c][1] for c in category[rows].tolist()],
+            lambda rows: [_INDUSTRY_PICKLIST[c][0] for c in other[rows].tolist()],
+            None,
+        ],
+    )
