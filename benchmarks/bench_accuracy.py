@@ -4,8 +4,9 @@
 
 Prints pairwise and clustered precision / recall / F1 for:
 - the CRM generator (person level): standardization on and off; constrained clustering
-  against connected components on the same decisions;
-- splink's benchmark sets from ../shared/data (fake_1000, febrl3, febrl4, historical_50k).
+  against connected components on the same decisions; its organization mode;
+- splink's benchmark sets from ../shared/data (fake_1000, febrl3, febrl4, historical_50k)
+  and the real Chicago sites (../shared/data/real), all with default roles.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 import linkage
-from linkage.datasets import generate_leads
+from linkage.datasets import generate_accounts, generate_leads
 from linkage.evaluation import clustered_accuracy, evaluate
 
 
@@ -54,6 +55,32 @@ def main() -> None:
         result = linkage.link(leads, **kwargs)
         _row(f"{label} ({args.rows:,} rows)", started, evaluate(result, "true_person_id", leads))
 
+    accounts = generate_accounts(args.rows // 4, seed=5)
+    started = time.perf_counter()
+    result = linkage.link(accounts)
+    _row(
+        f"generator: organization mode ({len(accounts):,} rows)",
+        started,
+        evaluate(result, "true_account_id", accounts),
+    )
+
+    chicago = args.shared / "real" / "chicago_early_childhood.csv"
+    if chicago.exists():
+        sites = pd.read_csv(chicago, dtype=str)
+        headers = {
+            "Site name": "Company Name",
+            "Address": "Address",
+            "Zip": "Zip",
+            "Phone": "Phone",
+            "Email Address": "Email",
+            "Website": "Website",
+            "Program Name": "Program Name",
+            "Center Director": "Contact Name",
+        }
+        records = sites[["Id", "Source", *headers]].rename(columns=headers)
+        started = time.perf_counter()
+        _row("chicago sites (real)", started, evaluate(linkage.link(records), "True Id", sites))
+
     data = args.shared / "splink_datasets"
     if not data.exists():
         print(f"{data} not found: shared benchmark sets skipped")
@@ -70,12 +97,11 @@ def main() -> None:
     f3 = febrl("dataset3.csv")
     f3["truth"] = f3["rec_id"].str.extract(r"rec-(\d+)")[0]
     started = time.perf_counter()
-    _row("febrl3", started, evaluate(linkage.link(f3, roles={"city": "suburb"}), "truth", f3))
+    _row("febrl3", started, evaluate(linkage.link(f3), "truth", f3))
 
     started = time.perf_counter()
     result = linkage.link(
         {"a": febrl("dataset4a.csv"), "b": febrl("dataset4b.csv")},
-        roles={"city": "suburb"},
         link_type="link_only",
     )
     truth = result.entities["rec_id"].str.extract(r"rec-(\d+)")[0]
@@ -85,15 +111,8 @@ def main() -> None:
     )
 
     hist = pd.read_parquet(data / "historical_figures_with_errors_50k.parquet")
-    roles = {
-        "person_name": None,
-        "last_name": "surname",
-        "city": "birth_place",
-        "postcode": "postcode_fake",
-        "job_title": "occupation",
-    }
     started = time.perf_counter()
-    _row("historical_50k", started, evaluate(linkage.link(hist, roles=roles), "cluster", hist))
+    _row("historical_50k", started, evaluate(linkage.link(hist), "cluster", hist))
 
 
 if __name__ == "__main__":

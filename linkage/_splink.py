@@ -13,6 +13,10 @@ What linkage borrows, and why:
   a dict, and to rename its output column).
 - ``EMTrainingException``: EM's "no pairs to learn from", which training skips past.
 - the trained prior and the "not trained" messages of a linker's settings (the training log);
+- a snapshot of a linker's model to restore after a failed training step (splink's EM
+  narrows the linker's comparisons before it runs and puts them back only on success), the
+  m and u of each level to read and set (fallbacks and clamping), and what an EM session
+  estimated and whether it converged;
 - the input columns each comparison reads (to choose EM passes and chart columns);
 - a DuckDB table seen as a splink frame, and the linker's input tables (splink's own charts
   and blocking analysis over linkage's tables);
@@ -23,15 +27,19 @@ What linkage borrows, and why:
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.exceptions import EMTrainingException
+from splink.internals.expectation_maximisation import (
+    _max_change_in_parameters_comparison_levels,
+)
 from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 from splink.internals.settings_creator import SettingsCreator
@@ -39,16 +47,24 @@ from splink.internals.settings_creator import SettingsCreator
 __all__ = [
     "ComparisonCreator",
     "CTEPipeline",
+    "EMOutcome",
     "EMTrainingException",
+    "LevelProbabilities",
     "ScoringSettings",
     "comparison_input_columns",
+    "em_outcome",
     "input_tables",
+    "level_probabilities",
+    "model_snapshot",
     "not_trained_messages",
     "probability_two_random_records_match",
     "quiet",
     "quiet_splink",
     "register_table",
+    "restore_model",
     "scoring_settings",
+    "set_level_probabilities",
+    "set_probability_two_random_records_match",
     "table_as_splink_frame",
     "unique_id_and_source_columns",
 ]
@@ -100,6 +116,114 @@ def comparison_input_columns(linker: Any) -> dict[str, set[str]]:
         cols = {c.input_name for c in comparison._input_columns_used_by_case_statement}
         out[comparison.output_column_name] = cols
     return out
+
+
+def set_probability_two_random_records_match(linker: Any, value: float) -> None:
+    """Set the prior the linker holds (a fallback, or a clamped estimate)."""
+    linker._settings_obj._probability_two_random_records_match = value
+
+
+def model_snapshot(linker: Any) -> Any:
+    """A copy of the linker's model (comparisons with their parameters, and the prior).
+
+    splink's EM narrows the linker's own comparisons to those the pass can estimate before
+    it runs, and sets them back only when the pass succeeds: after a failed pass, restore
+    this snapshot with :func:`restore_model`.
+    """
+    return copy.deepcopy(linker._settings_obj.core_model_settings)
+
+
+def restore_model(linker: Any, snapshot: Any) -> None:
+    """Put back a model taken by :func:`model_snapshot`."""
+    linker._settings_obj.core_model_settings = copy.deepcopy(snapshot)
+
+
+@dataclass(frozen=True)
+class LevelProbabilities:
+    """One non-null comparison level: its label, and its trained m and u (None when
+    nothing set them, so splink would use its default)."""
+
+    label: str
+    m: float | None
+    u: float | None
+
+
+def level_probabilities(linker: Any) -> dict[str, list[LevelProbabilities]]:
+    """comparison output name -> its non-null levels in order (the else level last)."""
+
+    def trained(value: Any) -> float | None:
+        return float(value) if isinstance(value, (int, float)) else None
+
+    return {
+        comparison.output_column_name: [
+            LevelProbabilities(
+                label=level.label_for_charts,
+                m=trained(level._m_probability),
+                u=trained(level._u_probability),
+            )
+            for level in comparison._comparison_levels_excluding_null
+        ]
+        for comparison in linker._settings_obj.comparisons
+    }
+
+
+def set_level_probabilities(
+    linker: Any,
+    comparison_name: str,
+    *,
+    m: Sequence[float | None] | None = None,
+    u: Sequence[float | None] | None = None,
+    description: str = "set by linkage",
+) -> None:
+    """Set m and/or u of a comparison's non-null levels (in the order of
+    :func:`level_probabilities`; None leaves a level as it is).
+
+    The value is also recorded as a trained estimate with ``description``, as splink does
+    for its own estimates, so splink counts the level as trained.
+    """
+    comparison = next(
+        c for c in linker._settings_obj.comparisons if c.output_column_name == comparison_name
+    )
+    levels = comparison._comparison_levels_excluding_null
+    for level, value in zip(levels, m or [None] * len(levels)):
+        if value is not None:
+            level.m_probability = value
+            level._add_trained_m_probability(value, description)
+    for level, value in zip(levels, u or [None] * len(levels)):
+        if value is not None:
+            level.u_probability = value
+            level._add_trained_u_probability(value, description)
+
+
+@dataclass(frozen=True)
+class EMOutcome:
+    """What one EM session did: the comparisons it estimated an m for (at least one level
+    seen), its iterations, and whether it converged before ``max_iterations``."""
+
+    estimated: frozenset[str]
+    iterations: int
+    max_iterations: int
+    converged: bool
+
+
+def em_outcome(linker: Any, session: Any) -> EMOutcome:
+    """The outcome of ``session``, the object splink's EM training returns."""
+    estimated = frozenset(
+        c.output_column_name
+        for c in session.core_model_settings.comparisons
+        if any(
+            isinstance(level._m_probability, (int, float))
+            for level in c._comparison_levels_excluding_null
+        )
+    )
+    history = session._core_model_settings_history
+    iterations = max(len(history) - 1, 0)
+    settings = linker._settings_obj.training_settings
+    converged = iterations < settings.max_iterations
+    if not converged and len(history) >= 2:
+        change = _max_change_in_parameters_comparison_levels(history)
+        converged = change["max_abs_change_value"] < settings.em_convergence
+    return EMOutcome(estimated, iterations, settings.max_iterations, converged)
 
 
 def unique_id_and_source_columns(linker: Any) -> tuple[str, str | None]:

@@ -66,6 +66,13 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
         "postcode_first", ("postcode_clean", "first_name_clean"), ("postcode", "first_name")
     ),
     BlockingRule("dob_city", ("dob_date", "city_clean"), ("dob", "city")),
+    BlockingRule("dob_birth_place", ("dob_date", "birth_place_clean"), ("dob", "birth_place")),
+    BlockingRule(
+        "last_birth_place", ("last_name_clean", "birth_place_clean"), ("last_name", "birth_place")
+    ),
+    BlockingRule(
+        "last_birth_year", ("last_name_clean", "birth_year_clean"), ("last_name", "birth_year")
+    ),
     BlockingRule("address_last", ("address_clean", "last_name_clean"), ("address", "last_name")),
     BlockingRule("company_only_name", ("company_core",), ("company",)),
     # Loose rules, added in this order while the pair budget allows.
@@ -79,14 +86,75 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("address", ("address_clean",), ("address",), True),
 )
 
+#: Organization-level rules (accounts, sites): the organization's own identifiers, its
+#: name, its address; loose rules on a name word within a postcode or city.
+ORGANIZATION_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("credit_code", ("credit_code_clean",), ("credit_code",)),
+    BlockingRule("website", ("website_domain",), ("website",)),
+    BlockingRule("phone", ("phone_e164",), ("phone",)),
+    BlockingRule("mobile", ("mobile_e164",), ("mobile",)),
+    BlockingRule("email_domain", ("company_domain",), ("email",)),
+    BlockingRule("company", ("company_core",), ("company",)),
+    BlockingRule("address", ("address_clean",), ("address",)),
+    BlockingRule("address_number_street", ("address_number", "address_street"), ("address",)),
+    BlockingRule("phone_tail", ("phone_tail",), ("phone",)),
+    BlockingRule("mobile_tail", ("mobile_tail",), ("mobile",)),
+    BlockingRule(
+        "company_postcode", ("company_first_token", "postcode_clean"), ("company", "postcode"), True
+    ),
+    BlockingRule("company_city", ("company_first_token", "city_clean"), ("company", "city"), True),
+    BlockingRule("address_street", ("address_street",), ("address",), True),
+    BlockingRule("company_token", ("company_first_token",), ("company",), True),
+)
+
+#: Organization level, training: deterministic rules for the prior (an identifier, or name
+#: and address together) and the EM passes, most useful first.
+ORGANIZATION_PRIOR_RULES: tuple[tuple[str, ...], ...] = (
+    ("credit_code_clean",),
+    ("company_core", "address_clean"),
+    ("company_core", "phone_e164"),
+    ("company_core", "website_domain"),
+    ("company_core", "postcode_clean"),
+)
+#: Columns derived from one field: an EM pass that blocks on one of them while a comparison
+#: reads another of the same field would "learn" that the field always agrees.
+ORGANIZATION_FAMILIES: tuple[frozenset[str], ...] = (
+    frozenset({"company_core", "company_clean", "company_tokens", "company_first_token"}),
+    frozenset({"address_clean", "address_number", "address_street", "address_unit"}),
+    frozenset({"phone_e164", "phone_tail", "mobile_e164", "mobile_tail"}),
+    frozenset({"website_domain", "company_domain", "email_clean", "email_domain"}),
+)
+ORGANIZATION_EM_PASSES: tuple[tuple[str, ...], ...] = (
+    ("phone_tail",),
+    ("address_number", "address_street"),
+    ("company_core",),
+    ("credit_code_clean",),
+    ("website_domain",),
+    ("postcode_clean",),
+    ("address_clean",),
+    ("city_clean",),
+)
+
 # Company alone is a last resort: used only when there is no person-level column at all.
 _FALLBACK_ONLY = {"company_only_name"}
 _PERSON_ROLES = {"person_name", "first_name", "last_name", "mobile", "email", "wechat_unionid"}
 
 
-def default_rules(roles: Iterable[str]) -> list[BlockingRule]:
-    """The default rules that apply to the roles present."""
+def default_rules(
+    roles: Iterable[str], level: str = "person", columns: Iterable[str] | None = None
+) -> list[BlockingRule]:
+    """The default rules that apply to the roles present (and, when ``columns`` is given,
+    whose columns the standardizer derived)."""
     roles = set(roles)
+    if level == "organization":
+        available = set(columns) if columns is not None else None
+        rules = [
+            r
+            for r in ORGANIZATION_RULES
+            if set(r.roles) <= roles and (available is None or set(r.columns) <= available)
+        ]
+        if rules:
+            return rules
     # A full name folds first/last into person_name; rules on the parts would be redundant.
     if "person_name" in roles:
         roles -= {"first_name", "last_name"}

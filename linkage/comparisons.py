@@ -31,7 +31,8 @@ from linkage.errors import ConfigError
 def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
     """The account (company) a record belongs to, judged once from every account-level field.
 
-    Colleagues share their company's name, credit code, address, city and switchboard.
+    Colleagues share their company's name, credit code, address, city, switchboard and
+    website.
     Compared one by one, those fields would each add their weight and a pair of colleagues
     would outscore a pair of sparse records of one person: Fellegi-Sunter assumes fields
     are independent given match status, and account fields are anything but. So they form
@@ -46,10 +47,11 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
         5. credit codes one character apart (a typo)
         6. same address
         7. same shared switchboard number
-        8. company core names Jaro-Winkler >= 0.9
-        9. same core name, different regions (often a namesake in another city)
-        10. same city
-        11. anything else (the account fields that both sides have all differ)
+        8. same website domain
+        9. company core names Jaro-Winkler >= 0.9
+        10. same core name, different regions (often a namesake in another city)
+        11. same city
+        12. anything else (the account fields that both sides have all differ)
     """
     roles = set(roles)
     has = {
@@ -58,6 +60,7 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
         "address": "address" in roles,
         "phone": "phone" in roles,
         "city": "city" in roles,
+        "website": "website" in roles,
     }
     both = {
         "company": '("company_core_l" IS NOT NULL AND "company_core_r" IS NOT NULL)',
@@ -65,6 +68,7 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
         "address": '("address_clean_l" IS NOT NULL AND "address_clean_r" IS NOT NULL)',
         "phone": '("phone_e164_l" IS NOT NULL AND "phone_e164_r" IS NOT NULL)',
         "city": '("city_clean_l" IS NOT NULL AND "city_clean_r" IS NOT NULL)',
+        "website": '("website_domain_l" IS NOT NULL AND "website_domain_r" IS NOT NULL)',
     }
     comparable = " OR ".join(both[k] for k, present in has.items() if present)
     same_region = (
@@ -95,6 +99,12 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
     if has["phone"]:
         levels.append(
             cll.CustomLevel('"phone_e164_l" = "phone_e164_r"', label_for_charts="same switchboard")
+        )
+    if has["website"]:
+        levels.append(
+            cll.CustomLevel(
+                '"website_domain_l" = "website_domain_r"', label_for_charts="same website"
+            )
         )
     if has["company"]:
         levels.append(cll.JaroWinklerLevel("company_core", 0.9))
@@ -396,6 +406,319 @@ def _exact_then(
     )
 
 
+def organization_name_comparison(columns: Iterable[str]) -> ComparisonCreator:
+    """An organization's name, when the records *are* organizations (accounts, sites).
+
+    Levels:
+        1. null
+        2. same core name (legal form, region and noise removed), term-frequency adjusted
+        3. core names Jaro-Winkler >= 0.95 (a typo)
+        4. the same name tokens in another order, or all of the shorter name's tokens
+           (``bethel new life`` ~ ``bethel new life lake and pulaski``)
+        5. at least two name tokens in common
+        6. core names Jaro-Winkler >= 0.85
+        7. one name token in common
+        8. anything else
+    """
+    columns = set(columns)
+    levels = [
+        cll.NullLevel("company_core"),
+        cll.ExactMatchLevel("company_core", term_frequency_adjustments=True),
+        cll.JaroWinklerLevel("company_core", 0.95),
+    ]
+    if "company_tokens" in columns:
+        tokens_l, tokens_r = '"company_tokens_l"', '"company_tokens_r"'
+        common = f"len(list_intersect({tokens_l}, {tokens_r}))"
+        shorter = f"least(len({tokens_l}), len({tokens_r}))"
+        levels += [
+            cll.CustomLevel(
+                f"{common} = {shorter} AND {shorter} >= 2",
+                label_for_charts="same name tokens, or all of the shorter name's",
+            ),
+            cll.CustomLevel(f"{common} >= 2", label_for_charts="two name tokens in common"),
+            cll.JaroWinklerLevel("company_core", 0.85),
+            cll.CustomLevel(f"{common} >= 1", label_for_charts="one name token in common"),
+        ]
+    else:
+        levels.append(cll.JaroWinklerLevel("company_core", 0.85))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        output_column_name="company",
+        comparison_description="organization name",
+        comparison_levels=levels,
+    )
+
+
+#: The share of an organization's records whose house numbers differ (a typo, a second
+#: entrance): a fixed m, so a different house number weighs strongly against a match.
+DIFFERENT_HOUSE_NUMBER_M = 0.01
+
+
+def organization_address_comparison(columns: Iterable[str]) -> ComparisonCreator:
+    """An organization's street address, from its parsed house number and street.
+
+    A different house number on the same street is strong evidence of another site
+    (neighbours), so it has its own level for EM to weigh rather than joining the
+    anything-else level.
+
+    Levels:
+        1. null
+        2. same address
+        3. same house number and street
+        4. same house number, streets Jaro-Winkler >= 0.85 (``pulaski rd`` ~ ``pulaski``)
+        5. same street, different house numbers
+        6. different house numbers (both parsed): another site, whatever the street
+        7. addresses Jaro-Winkler >= 0.9 (no number parsed on one side)
+        8. anything else
+    """
+    columns = set(columns)
+    levels = [
+        cll.NullLevel("address_clean"),
+        cll.ExactMatchLevel("address_clean", term_frequency_adjustments=True),
+    ]
+    if {"address_number", "address_street"} <= columns:
+        same_number = '"address_number_l" = "address_number_r"'
+        levels += [
+            cll.CustomLevel(
+                f'{same_number} AND "address_street_l" = "address_street_r"',
+                label_for_charts="same number and street",
+            ),
+            cll.CustomLevel(
+                f"{same_number} AND "
+                'jaro_winkler_similarity("address_street_l", "address_street_r") >= 0.85',
+                label_for_charts="same number, similar street",
+            ),
+            cll.CustomLevel(
+                '"address_street_l" = "address_street_r" AND "address_number_l" <> '
+                '"address_number_r"',
+                label_for_charts="same street, another house number",
+            ),
+            # Fixed, not learned: where one organization shares a phone across its sites,
+            # EM reads the sites as one and learns that house numbers often differ.
+            cll.CustomLevel(
+                '"address_number_l" <> "address_number_r"',
+                label_for_charts="different house numbers",
+            ).configure(m_probability=DIFFERENT_HOUSE_NUMBER_M, fix_m_probability=True),
+        ]
+    levels += [cll.JaroWinklerLevel("address_clean", 0.9), cll.ElseLevel()]
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="street address (house number and street)",
+        comparison_levels=levels,
+    )
+
+
+def organization_phone_comparison(role: str = "phone") -> ComparisonCreator:
+    """An organization's phone (its main line): the account's own number.
+
+    Reads ``<role>_e164`` and ``<role>_tail``, the last seven digits as written, so that a
+    local number without its area code (``265-3830``) still meets its full form.
+
+    Levels: null / same number (tf) / same last 7 digits / anything else.
+    """
+    tail = f"{role}_tail"
+    return cl.CustomComparison(
+        output_column_name=role,
+        comparison_description=f"{role} (E.164, last seven digits)",
+        comparison_levels=[
+            cll.NullLevel(tail),
+            cll.ExactMatchLevel(f"{role}_e164", term_frequency_adjustments=True),
+            cll.ExactMatchLevel(tail, term_frequency_adjustments=True).configure(
+                label_for_charts="same last 7 digits"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def website_comparison() -> ComparisonCreator:
+    """Website, on its domain: null / same domain (tf) / anything else."""
+    return _exact_then(
+        "website", "website_domain", "website domain", term_frequency_adjustments=True
+    )
+
+
+def email_domain_comparison() -> ComparisonCreator:
+    """An organization's email, on its company domain (free-mail domains are null):
+    null / same address / same company domain / anything else."""
+    return cl.CustomComparison(
+        output_column_name="email",
+        comparison_description="email (company domain)",
+        comparison_levels=[
+            cll.CustomLevel('("email_clean_l" IS NULL OR "email_clean_r" IS NULL)').configure(
+                is_null_level=True
+            ),
+            cll.ExactMatchLevel("email_clean"),
+            cll.ExactMatchLevel("company_domain", term_frequency_adjustments=True),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def city_comparison() -> ComparisonCreator:
+    """City: null / same city (tf) / anything else."""
+    return _exact_then("city", "city_clean", "city", term_frequency_adjustments=True)
+
+
+def birth_place_comparison() -> ComparisonCreator:
+    """Place of birth: null / exact (tf) / Jaro-Winkler >= 0.9 / anything else."""
+    return _exact_then(
+        "birth_place",
+        "birth_place_clean",
+        "place of birth",
+        [cll.JaroWinklerLevel("birth_place_clean", 0.9)],
+        term_frequency_adjustments=True,
+    )
+
+
+def middle_name_comparison() -> ComparisonCreator:
+    """Middle name: null / exact / same initial (``J.`` ~ ``James``) / anything else."""
+    return _exact_then(
+        "middle_name",
+        "middle_name_clean",
+        "middle name",
+        [
+            cll.CustomLevel(
+                'left("middle_name_clean_l", 1) = left("middle_name_clean_r", 1)',
+                label_for_charts="same initial",
+            )
+        ],
+    )
+
+
+def birth_year_comparison() -> ComparisonCreator:
+    """Year of birth: null / same year / one year apart / within five years / anything
+    else (a namesake born decades apart is another person)."""
+    return _number_bands("birth_year", "birth_year_clean", "year of birth", (1, 5))
+
+
+def fax_comparison() -> ComparisonCreator:
+    """Fax number: null / same number / anything else."""
+    return _exact_then("fax", "fax_clean", "fax number")
+
+
+def coordinates_comparison() -> ComparisonCreator:
+    """Coordinates: null / within 100 m / within 1 km / within 10 km / anything else."""
+    distance = (
+        "6371000 * 2 * asin(sqrt(pow(sin(radians({lat_r} - {lat_l}) / 2), 2)"
+        " + cos(radians({lat_l})) * cos(radians({lat_r}))"
+        " * pow(sin(radians({lng_r} - {lng_l}) / 2), 2)))"
+    ).format(
+        **{
+            f"{c}_{side}": f'"{name}_num_{side}"'
+            for c, name in (("lat", "latitude"), ("lng", "longitude"))
+            for side in ("l", "r")
+        }
+    )
+    null = " OR ".join(
+        f'"{name}_num_{side}" IS NULL OR isnan("{name}_num_{side}")'
+        for name in ("latitude", "longitude")
+        for side in ("l", "r")
+    )
+    return cl.CustomComparison(
+        output_column_name="coordinates",
+        comparison_description="coordinates (distance)",
+        comparison_levels=[
+            cll.CustomLevel(null).configure(is_null_level=True),
+            cll.CustomLevel(f"{distance} <= 100", label_for_charts="within 100 m"),
+            cll.CustomLevel(f"{distance} <= 1000", label_for_charts="within 1 km"),
+            cll.CustomLevel(f"{distance} <= 10000", label_for_charts="within 10 km"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def extra_comparison(name: str, kind: str, description: str) -> ComparisonCreator:
+    """A comparison for a column no role claims, chosen by the kind of its values
+    (:mod:`linkage.profiling`); it reads ``<name>`` (and ``<name>_tokens`` for text).
+
+    Levels by kind:
+        text: null / exact (tf) / Jaro-Winkler >= 0.92 / two tokens in common /
+            Jaro-Winkler >= 0.8 / else
+        code, category, phone, email, website: null / exact (tf) / else
+        year: null / same / one apart / within five / else
+        number: null / same / within 5% / else
+        date: null / same day / within 30 days / within a year / else
+        list: null / two items in common / one item in common / else
+    """
+    column = f"{name}_value"
+    if kind == "text":
+        common = f'len(list_intersect("{name}_tokens_l", "{name}_tokens_r"))'
+        middle = [
+            cll.JaroWinklerLevel(column, 0.92),
+            cll.CustomLevel(f"{common} >= 2", label_for_charts="two words in common"),
+            cll.JaroWinklerLevel(column, 0.8),
+        ]
+        return _exact_then(name, column, description, middle, term_frequency_adjustments=True)
+    if kind == "year":
+        return _number_bands(name, column, description, (1, 5))
+    if kind == "number":
+        return cl.CustomComparison(
+            output_column_name=name,
+            comparison_description=description,
+            comparison_levels=[
+                cll.NullLevel(column),
+                cll.ExactMatchLevel(column),
+                cll.CustomLevel(
+                    f'abs("{column}_l" - "{column}_r") <= 0.05 * '
+                    f'greatest(abs("{column}_l"), abs("{column}_r"))',
+                    label_for_charts="within 5%",
+                ),
+                cll.ElseLevel(),
+            ],
+        )
+    if kind == "date":
+        days = f'abs(date_diff(\'day\', "{column}_l", "{column}_r"))'
+        return cl.CustomComparison(
+            output_column_name=name,
+            comparison_description=description,
+            comparison_levels=[
+                cll.NullLevel(column),
+                cll.ExactMatchLevel(column),
+                cll.CustomLevel(f"{days} <= 30", label_for_charts="within 30 days"),
+                cll.CustomLevel(f"{days} <= 366", label_for_charts="within a year"),
+                cll.ElseLevel(),
+            ],
+        )
+    if kind == "list":
+        common = f'len(list_intersect("{column}_l", "{column}_r"))'
+        return cl.CustomComparison(
+            output_column_name=name,
+            comparison_description=description,
+            comparison_levels=[
+                cll.CustomLevel(
+                    f'"{column}_l" IS NULL OR "{column}_r" IS NULL '
+                    f'OR len("{column}_l") = 0 OR len("{column}_r") = 0'
+                ).configure(is_null_level=True),
+                cll.CustomLevel(f"{common} >= 2", label_for_charts="two items in common"),
+                cll.CustomLevel(f"{common} >= 1", label_for_charts="one item in common"),
+                cll.ElseLevel(),
+            ],
+        )
+    return _exact_then(name, column, description, term_frequency_adjustments=True)
+
+
+def _number_bands(
+    name: str, column: str, description: str, bands: Sequence[float]
+) -> ComparisonCreator:
+    # Values may be held as text (a year column read from CSV): compared as numbers.
+    number_l, number_r = f'TRY_CAST("{column}_l" AS DOUBLE)', f'TRY_CAST("{column}_r" AS DOUBLE)'
+    levels = [
+        cll.CustomLevel(f"{number_l} IS NULL OR {number_r} IS NULL").configure(is_null_level=True),
+        cll.CustomLevel(f"{number_l} = {number_r}", label_for_charts="same"),
+    ]
+    for band in bands:
+        levels.append(
+            cll.CustomLevel(
+                f"abs({number_l} - {number_r}) <= {band}", label_for_charts=f"within {band}"
+            )
+        )
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        output_column_name=name, comparison_description=description, comparison_levels=levels
+    )
+
+
 # role -> (comparison name, builder). The location comparison serves city and province.
 _DEFAULTS: dict[str, tuple[str, Callable[[], ComparisonCreator]]] = {
     "credit_code": ("credit_code", credit_code_comparison),
@@ -414,12 +737,21 @@ _DEFAULTS: dict[str, tuple[str, Callable[[], ComparisonCreator]]] = {
     "postcode": ("postcode", postcode_comparison),
     "gender": ("gender", gender_comparison),
     "job_title": ("job_title", job_title_comparison),
+    "middle_name": ("middle_name", middle_name_comparison),
+    "birth_year": ("birth_year", birth_year_comparison),
+    "birth_place": ("birth_place", birth_place_comparison),
+    "website": ("website", website_comparison),
+    "fax": ("fax", fax_comparison),
 }
 
 
 def default_comparisons(
     roles: Iterable[str],
     overrides: Mapping[str, ComparisonCreator | None] | None = None,
+    *,
+    level: str = "person",
+    columns: Iterable[str] = (),
+    extras: Sequence[Any] = (),
 ) -> dict[str, ComparisonCreator]:
     """The comparisons for the roles present: name -> splink comparison.
 
@@ -428,26 +760,43 @@ def default_comparisons(
         overrides: role (or comparison name) -> a splink comparison to use instead, or
             ``None`` to drop that comparison. Keys that are not roles add a comparison
             under that name (for columns ``linkage`` has no role for).
+        level: ``"person"`` (leads, contacts: account fields judged together as one
+            comparison) or ``"organization"`` (accounts, sites: name, address, phone and
+            website each compared).
+        columns: the standardized columns available (levels that need a column the
+            standardizer did not derive are left out).
+        extras: columns no role claims (:class:`linkage.schema.ExtraColumn`), each compared
+            by the kind of its values.
 
     Raises:
         ConfigError: an override that is not a splink comparison.
     """
     roles = set(roles)
+    columns = set(columns)
     # With a full name present, first/last name columns are folded into it by the
     # standardizer, so one name comparison is enough.
     if "person_name" in roles:
         roles -= {"first_name", "last_name"}
     comparisons: dict[str, ComparisonCreator] = {}
+    if level == "organization":
+        comparisons.update(_organization_comparisons(roles, columns))
+        roles -= _ORGANIZATION_ROLES
     # With a company, company-level fields are judged together as one account comparison.
-    if "company" in roles or "credit_code" in roles:
+    elif "company" in roles or "credit_code" in roles:
         comparisons["account"] = account_comparison(roles)
-        roles -= {"company", "credit_code", "address", "city", "province"}
+        roles -= {"company", "credit_code", "address", "city", "province", "website"}
     for role, (name, builder) in _DEFAULTS.items():
         if role in roles and name not in comparisons:
             if name == "location":
                 comparisons[name] = location_comparison("city" in roles, "province" in roles)
             else:
                 comparisons[name] = builder()
+    if {"latitude", "longitude"} <= roles:
+        comparisons["coordinates"] = coordinates_comparison()
+    for extra in extras:
+        comparisons[extra.name] = extra_comparison(
+            extra.name, extra.kind, f"{extra.column} ({extra.kind})"
+        )
     for key, comparison in (overrides or {}).items():
         name = _DEFAULTS[key][0] if key in _DEFAULTS else key
         if comparison is None:
@@ -462,3 +811,37 @@ def default_comparisons(
     if not comparisons:
         raise ConfigError("no comparisons: the data has no column linkage can compare")
     return comparisons
+
+
+# Roles the organization level compares with its own comparisons.
+_ORGANIZATION_ROLES = {
+    "company",
+    "credit_code",
+    "address",
+    "phone",
+    "mobile",
+    "website",
+    "email",
+    "city",
+    "province",
+}
+
+
+def _organization_comparisons(roles: set[str], columns: set[str]) -> dict[str, ComparisonCreator]:
+    out: dict[str, ComparisonCreator] = {}
+    if "company" in roles:
+        out["company"] = organization_name_comparison(columns)
+    if "credit_code" in roles:
+        out["credit_code"] = credit_code_comparison()
+    if "address" in roles:
+        out["address"] = organization_address_comparison(columns)
+    for phone in ("phone", "mobile"):
+        if phone in roles:
+            out[phone] = organization_phone_comparison(phone)
+    if "website" in roles:
+        out["website"] = website_comparison()
+    if "email" in roles:
+        out["email"] = email_domain_comparison()
+    if "city" in roles or "province" in roles:
+        out["location"] = location_comparison("city" in roles, "province" in roles)
+    return out

@@ -113,9 +113,11 @@ class RoutingRule:
             raise ConfigError(f"rule {self.name!r}: 'when' must be one SQL expression")
 
 
-def default_rules(comparisons: Iterable[str]) -> list[RoutingRule]:
-    """The CRM defaults, for the comparisons present."""
+def default_rules(comparisons: Iterable[str], level: str = "person") -> list[RoutingRule]:
+    """The CRM defaults, for the comparisons present and the entity level."""
     names = set(comparisons)
+    if level == "organization":
+        return _organization_rules(names)
     phones = [f"agree_{c}" for c in ("mobile", "phone") if c in names]
     others = [f"agree_{c}" for c in IDENTITY_COMPARISONS if c in names]
     rules: list[RoutingRule] = []
@@ -163,6 +165,29 @@ def default_rules(comparisons: Iterable[str]) -> list[RoutingRule]:
     return rules
 
 
+def _organization_rules(names: set[str]) -> list[RoutingRule]:
+    """Organizations: a phone agreeing alone is at most a review (businesses in one
+    building share a switchboard; a number passes to the next tenant)."""
+    phones = [f"agree_{c}" for c in ("phone", "mobile", "fax") if c in names]
+    others = [
+        f"agree_{c}"
+        for c in ("company", "credit_code", "address", "website", "email", "coordinates")
+        if c in names
+    ]
+    if not phones:
+        return []
+    no_other = " AND ".join(f"NOT {o}" for o in others) or "true"
+    return [
+        RoutingRule(
+            name="phone_only",
+            when=f"({' OR '.join(phones)}) AND {no_other}",
+            action="cap",
+            decision="review",
+            reason="only the phone agrees: businesses in one building share a switchboard",
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class DecisionPolicy:
     """Thresholds plus routing rules: everything that turns a score into a decision."""
@@ -205,6 +230,8 @@ def agreement_levels(splink_settings: dict) -> dict[str, list[int]]:
 
 #: Levels that are weak evidence, by comparison and label: they do not count as agreement.
 WEAK_LEVEL_LABELS: dict[str, tuple[str, ...]] = {
+    "company": ("one name token in common", "Jaro-Winkler distance of company_core >= 0.85"),
+    "address": ("same street, another house number", "different house numbers"),
     "account": (
         "same address",
         "same switchboard",

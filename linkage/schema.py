@@ -49,14 +49,35 @@ ROLES: dict[str, str] = {
     "created_at": "record creation timestamp",
     "updated_at": "record last-update timestamp",
     "owner": "sales rep / owner of the record",
+    "website": "website or web domain",
+    "fax": "fax number",
+    "latitude": "latitude (decimal degrees)",
+    "longitude": "longitude (decimal degrees)",
+    "middle_name": "middle name or initial",
+    "birth_year": "year of birth",
+    "birth_place": "place of birth",
 }
+
+#: The two entity levels: a record is a person (a lead, a contact) or an organization (an
+#: account, a customer company, a site).
+LEVELS = ("person", "organization")
 
 #: Roles carried through untouched: they play no part in matching.
 PASS_THROUGH_ROLES: tuple[str, ...] = ("record_id", "source", "owner")
 
 #: Roles without a dedicated standardizer: their ``<role>_clean`` column is the value
 #: NFKC-normalized, trimmed and lower-cased (``linkage.standardize.simple_text``).
-SIMPLE_ROLES: tuple[str, ...] = ("first_name", "last_name", "national_id", "gender", "job_title")
+SIMPLE_ROLES: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "national_id",
+    "gender",
+    "job_title",
+    "middle_name",
+    "birth_year",
+    "birth_place",
+    "fax",
+)
 
 # Normalized header -> role. Headers are normalized by _normalize_header (NFKC, lower case,
 # spaces, underscores, dashes and dots removed), so "Mobile Phone", "mobile_phone" and
@@ -78,7 +99,6 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "联系人id",
         "记录id",
         "编号",
-        "序号",
     ),
     "company": (
         "company",
@@ -87,7 +107,14 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "accountname",
         "organization",
         "organisation",
+        "organizationname",
+        "organisationname",
         "org",
+        "orgname",
+        "businessname",
+        "legalname",
+        "sitename",
+        "facilityname",
         "employer",
         "公司",
         "公司名称",
@@ -126,6 +153,7 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "名字",
     ),
     "first_name": ("firstname", "givenname", "forename", "名"),
+    "middle_name": ("middlename", "middleinitial", "middle", "中间名"),
     "last_name": ("lastname", "surname", "familyname", "姓"),
     "mobile": (
         "mobile",
@@ -171,12 +199,40 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "证件号码",
     ),
     "dob": ("dob", "dateofbirth", "birthdate", "birthday", "出生日期", "生日"),
+    "birth_year": ("birthyear", "yearofbirth", "yob", "出生年份", "出生年"),
+    "birth_place": ("birthplace", "placeofbirth", "出生地", "籍贯"),
     "gender": ("gender", "sex", "性别"),
     "job_title": ("title", "jobtitle", "position", "occupation", "role", "职位", "职务", "岗位"),
     "province": ("province", "state", "region", "省", "省份", "所在省份"),
-    "city": ("city", "town", "城市", "市", "所在城市"),
-    "address": ("address", "streetaddress", "address1", "地址", "详细地址", "公司地址", "通讯地址"),
-    "postcode": ("postcode", "zipcode", "zip", "postalcode", "邮编", "邮政编码"),
+    "city": ("city", "town", "suburb", "municipality", "城市", "市", "所在城市"),
+    "address": (
+        "address",
+        "addr",
+        "streetaddress",
+        "address1",
+        "addressline1",
+        "street",
+        "地址",
+        "详细地址",
+        "公司地址",
+        "通讯地址",
+        "办公地址",
+    ),
+    "postcode": ("postcode", "zipcode", "zip", "postalcode", "postal", "邮编", "邮政编码"),
+    "website": (
+        "website",
+        "web",
+        "url",
+        "homepage",
+        "webaddress",
+        "websiteurl",
+        "网址",
+        "网站",
+        "官网",
+    ),
+    "fax": ("fax", "faxnumber", "faxno", "传真", "传真号码"),
+    "latitude": ("lat", "latitude", "纬度"),
+    "longitude": ("lng", "lon", "long", "longitude", "经度"),
     "source": (
         "source",
         "channel",
@@ -222,9 +278,16 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Row numbers, not ids: used as the record id only when no other id column is there.
+_ROW_NUMBER_HEADERS = ("序号", "no", "rowno", "rownumber", "row", "index", "#", "行号")
+
+# Headers that start with these words (``postcode_fake``, ``zip_code_5``) take the role.
+_HEADER_PREFIXES = (("postcode", "postcode"), ("zipcode", "postcode"), ("postalcode", "postcode"))
+
 _ALIAS_TO_ROLE: dict[str, str] = {
     alias: role for role, aliases in _HEADER_ALIASES.items() for alias in aliases
 }
+_ALIAS_TO_ROLE.update({header: "record_id" for header in _ROW_NUMBER_HEADERS})
 
 #: Roles that identify a person or a company; at least one must be present to match on.
 MATCHING_ROLES = (
@@ -240,12 +303,42 @@ MATCHING_ROLES = (
     "national_id",
     "dob",
     "address",
+    "website",
+    "fax",
+    "latitude",
+    "middle_name",
+    "birth_year",
+    "birth_place",
+    "postcode",
 )
+
+#: Roles that name a person: without one (or with one that is mostly blank) the records
+#: are organizations.
+PERSON_NAME_ROLES = ("person_name", "first_name", "last_name")
+
+#: Roles that identify a person rather than an organization.
+PERSON_IDENTIFIER_ROLES = ("mobile", "wechat_unionid", "national_id", "dob", "birth_year")
 
 
 def _normalize_header(header: object) -> str:
     text = unicodedata.normalize("NFKC", str(header)).strip().lower()
     return re.sub(r"[\s_\-.·/]+", "", text)
+
+
+@dataclass(frozen=True)
+class ExtraColumn:
+    """A column no role claims, compared by the kind of its values.
+
+    Attributes:
+        name: its name in the working table and its comparison (``extra_1``, ...): the
+            user's header never reaches SQL.
+        column: the input column.
+        kind: what its values look like (:mod:`linkage.profiling`).
+    """
+
+    name: str
+    column: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -262,6 +355,8 @@ class RoleMapping:
     detected: tuple[str, ...] = ()
     generated_id: bool = False
     notes: tuple[str, ...] = field(default=())
+    extras: tuple[ExtraColumn, ...] = field(default=())
+    unused: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         """A one-line-per-role summary for logs and the CLI."""
@@ -269,6 +364,12 @@ class RoleMapping:
         for role, column in self.roles.items():
             how = "detected" if role in self.detected else "given"
             lines.append(f"  {role:<15} <- {column!r} ({how})")
+        for extra in self.extras:
+            lines.append(
+                f"  {extra.name:<15} <- {extra.column!r} (no role: compared as {extra.kind})"
+            )
+        for column, reason in self.unused.items():
+            lines.append(f"  {'unused':<15}    {column!r}: {reason}")
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -277,14 +378,34 @@ def detect_roles(columns: Sequence[object]) -> RoleMapping:
     """Detect roles from column headers (English or Chinese, case- and space-insensitive).
 
     The first column whose header matches a role wins; later matches of the same role are
-    left as ordinary carried-through columns.
+    left as ordinary carried-through columns. A bare row number (``序号``, ``No.``) is taken
+    as the record id only when no real id column is there.
     """
     roles: dict[str, str] = {}
+    id_rank = len(_ROW_NUMBER_HEADERS) + 1
     for column in columns:
-        role = _ALIAS_TO_ROLE.get(_normalize_header(column))
+        role = _role_of_header(column)
+        if role == "record_id":
+            key = _normalize_header(column)
+            rank = _ROW_NUMBER_HEADERS.index(key) + 1 if key in _ROW_NUMBER_HEADERS else 0
+            if rank < id_rank:
+                roles["record_id"], id_rank = column, rank  # type: ignore[assignment]
+            continue
         if role is not None and role not in roles:
             roles[role] = column  # type: ignore[assignment]
+    if "record_id" in roles:
+        roles = {"record_id": roles.pop("record_id"), **roles}
     return RoleMapping(roles=roles, detected=tuple(roles))
+
+
+def _role_of_header(header: object) -> str | None:
+    key = _normalize_header(header)
+    role = _ALIAS_TO_ROLE.get(key)
+    if role is None:
+        for prefix, prefix_role in _HEADER_PREFIXES:
+            if key.startswith(prefix):
+                return prefix_role
+    return role
 
 
 def resolve_roles(
@@ -324,7 +445,21 @@ def resolve_roles(
             merged[role] = detected.roles[role]
             taken.add(detected.roles[role])
             detected_roles.append(role)
-    return RoleMapping(roles=merged, detected=tuple(detected_roles))
+    notes: list[str] = []
+    # A full name beside its parts: the parts win (structured beats free text that may hold
+    # titles and epithets, "thomas clifford, 1st baron clifford"), unless the user chose.
+    if (
+        "person_name" in detected_roles
+        and {"first_name", "last_name"} <= set(merged)
+        and "person_name" not in explicit
+    ):
+        notes.append(
+            f"full-name column {merged['person_name']!r} left aside: first and last name "
+            f"columns ({merged['first_name']!r}, {merged['last_name']!r}) are compared instead"
+        )
+        del merged["person_name"]
+        detected_roles.remove("person_name")
+    return RoleMapping(roles=merged, detected=tuple(detected_roles), notes=tuple(notes))
 
 
 def _closest(name: str, candidates: list[str]) -> str:
@@ -457,3 +592,185 @@ def _stable_ids(df: pd.DataFrame) -> pd.Series:
     occurrence = hashes.groupby(hashes).cumcount()
     suffix = occurrence.map(lambda n: "" if n == 0 else f"-{n + 1}")
     return (hashes + suffix).rename(None)
+
+
+# -- columns no header names -------------------------------------------------------------
+
+# A column whose values look like one of these takes the role, when the role is free.
+_ROLE_OF_KIND = {"phone": "phone", "email": "email", "website": "website"}
+
+
+def profile_columns(df: pd.DataFrame, mapping: RoleMapping) -> RoleMapping:
+    """Give every column no role claims a use: a role from its values (a column of phone
+    numbers under ``Col3`` is a phone), a generic comparison by the kind of its values, or
+    a place in ``unused`` with the reason (see :mod:`linkage.profiling`)."""
+    from linkage.profiling import profile_column
+
+    roles = dict(mapping.roles)
+    notes = list(mapping.notes)
+    detected = mapping.detected
+    # A detected "name" column that holds organizations ("adidas ag", "华信科技有限公司")
+    # names organizations, not people.
+    name_column = roles.get("person_name")
+    if (
+        name_column is not None
+        and "person_name" in mapping.detected
+        and "company" not in roles
+        and _looks_like_organizations(df[name_column])
+    ):
+        roles["company"] = roles.pop("person_name")
+        detected = tuple("company" if r == "person_name" else r for r in detected)
+        notes.append(
+            f"column {name_column!r} holds organization names (legal forms, numbers, long "
+            "names): used as company"
+        )
+    taken = set(roles.values())
+    extras: list[ExtraColumn] = []
+    unused: dict[str, str] = {}
+    left_aside = {
+        note.split("'")[1] for note in mapping.notes if note.startswith("full-name column")
+    }
+    for column in df.columns:
+        if column in taken:
+            continue
+        if column in left_aside:
+            unused[str(column)] = "a full name beside first and last name columns"
+            continue
+        profile = profile_column(column, df[column])
+        if profile.kind == "unused":
+            unused[str(column)] = profile.reason
+            continue
+        repeats = _repeated_roles(df, column, roles) if profile.kind == "text" else []
+        if repeats:
+            unused[str(column)] = (
+                f"repeats {' + '.join(repeats)}: comparing it again would count that evidence twice"
+            )
+            continue
+        role = _role_from_values(profile.kind, df[column], roles)
+        if role is not None:
+            roles[role] = column
+            notes.append(f"column {column!r} holds {profile.kind} values: used as {role}")
+            continue
+        extras.append(ExtraColumn(f"extra_{len(extras) + 1}", str(column), profile.kind))
+    return RoleMapping(
+        roles=roles,
+        detected=detected,
+        generated_id=mapping.generated_id,
+        notes=tuple(notes),
+        extras=tuple(extras),
+        unused=unused,
+    )
+
+
+_ORGANIZATION_WORDS = re.compile(
+    r"(?:公司|集团|有限|研究院|中心|学校|医院|协会|"
+    r"\b(?:inc|ltd|llc|plc|gmbh|ag|sa|se|nv|bv|spa|corp|co|company|limited|holding|holdings|"
+    r"group|bank|university|school|center|centre|association|foundation)\b|\d)",
+    re.IGNORECASE,
+)
+
+
+def _looks_like_organizations(values: pd.Series) -> bool:
+    """Whether a name column holds organizations rather than people: a legal form, an
+    organization word or a number in at least a third of its values."""
+    text = values.dropna().astype(str).head(2000)
+    text = text[text.str.strip() != ""]
+    if text.empty:
+        return False
+    cleaned = text.map(lambda v: unicodedata.normalize("NFKC", v).replace(".", ""))
+    return float(cleaned.str.contains(_ORGANIZATION_WORDS).mean()) >= 1 / 3
+
+
+_CN_MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
+
+
+def _role_from_values(kind: str, values: pd.Series, roles: Mapping[str, str]) -> str | None:
+    """The free role a column's values fit, or None (a phone column is a mobile when its
+    numbers are mobile numbers and the mobile role is free)."""
+    if kind != "phone":
+        role = _ROLE_OF_KIND.get(kind)
+        return role if role is not None and role not in roles else None
+    digits = values.dropna().astype(str).str.replace(r"[^\d+]", "", regex=True).head(2000)
+    mobile_like = digits.str.match(_CN_MOBILE).mean() if len(digits) else 0.0
+    order = ("mobile", "phone") if mobile_like >= 0.8 else ("phone", "mobile")
+    return next((r for r in order if r not in roles), None)
+
+
+def _repeated_roles(df: pd.DataFrame, column: object, roles: Mapping[str, str]) -> list[str]:
+    """The roles whose words make up this column's words in most rows (``first_and_surname``
+    beside ``first_name`` and ``surname``), or ``[]``."""
+    candidates = [r for r in roles if r not in PASS_THROUGH_ROLES and r != "record_id"]
+    sample = df[[column, *(roles[r] for r in candidates)]].dropna(subset=[column]).head(2000)
+    if sample.empty or not candidates:
+        return []
+
+    def words(value: object) -> set[str]:
+        if value is None or (isinstance(value, float) and value != value):
+            return set()
+        return set(re.findall(r"\w+", unicodedata.normalize("NFKC", str(value)).lower()))
+
+    own = [words(v) for v in sample[column]]
+    used: set[str] = set()
+    covered = 0
+    for i, row_words in enumerate(own):
+        if not row_words:
+            continue
+        found = set()
+        for role in candidates:
+            role_words = words(sample[roles[role]].iloc[i])
+            if role_words and role_words <= row_words:
+                found.add(role)
+        union = set().union(*(words(sample[roles[r]].iloc[i]) for r in found)) if found else set()
+        if found and row_words <= union:
+            covered += 1
+            used |= found
+    if covered >= 0.8 * sum(1 for w in own if w):
+        return sorted(used)
+    return []
+
+
+def choose_level(df: pd.DataFrame, mapping: RoleMapping, level: str | None) -> tuple[str, str]:
+    """The entity level and why: ``person`` when a person's name is there and mostly
+    filled, else ``organization`` (an account list, sites, customer companies).
+
+    Raises:
+        ConfigError: an unknown level.
+    """
+    from linkage.errors import ConfigError
+
+    if level is not None:
+        if level not in LEVELS:
+            raise ConfigError(f"level must be 'person' or 'organization', not {level!r}")
+        return level, "given"
+
+    def filled(role_names: Sequence[str]) -> tuple[float, str | None]:
+        shares = [
+            (_filled_share(df[mapping.roles[r]]), r) for r in role_names if r in mapping.roles
+        ]
+        return max(shares) if shares else (0.0, None)
+
+    name_share, name_role = filled(PERSON_NAME_ROLES)
+    id_share, id_role = filled(PERSON_IDENTIFIER_ROLES)
+    if name_share >= 0.5:
+        return (
+            "person",
+            f"a person's name ({mapping.roles[name_role]!r}) is filled in {name_share:.0%} of rows",
+        )
+    if id_share >= 0.5:
+        return (
+            "person",
+            f"a person's identifier ({mapping.roles[id_role]!r}, {id_role}) is filled in "
+            f"{id_share:.0%} of rows",
+        )
+    if name_role is None:
+        return "organization", "no column names a person or holds a person's identifier"
+    return (
+        "organization",
+        f"the person's name ({mapping.roles[name_role]!r}) is filled in {name_share:.0%} of "
+        "rows: the records are organizations with an occasional contact",
+    )
+
+
+def _filled_share(values: pd.Series) -> float:
+    text = values.dropna().astype(str).str.strip()
+    return float((text != "").sum()) / max(len(values), 1)

@@ -263,3 +263,100 @@ def test_splink_blocking_analysis_counts_the_pairs_scored(sample_result) -> None
     ]
     assert analysis["cumulative_comparison_count"].iloc[-1] == len(sample_result.pairs)
     assert (analysis["marginal_comparison_count"] >= 0).all()
+
+
+# -- real files of any shape -----------------------------------------------------------------
+
+
+def _without_truth(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("true_")])
+
+
+@pytest.mark.parametrize("column", ["mobile", "name", "company"])
+def test_a_column_blank_in_every_row_is_left_out_with_a_note(sample, column) -> None:
+    records = _without_truth(sample).assign(**{column: None})
+    result = linkage.link(records)
+    notes = " ".join(result.roles["records"].notes)
+    assert "left out of matching: blank in every row" in notes
+    assert len(result.entities) == len(records)
+    assert result.level == "person"  # mobile, email and the rest still say who
+    assert not any(name.endswith(column) for name in result.model.comparison_names)
+
+
+def test_a_one_valued_column_is_left_out(sample) -> None:
+    records = _without_truth(sample).assign(city="上海市")
+    result = linkage.link(records)
+    assert "city left out of matching: one value in every row" in " ".join(
+        result.roles["records"].notes
+    )
+    assert "location" not in result.model.comparison_names
+
+
+def test_a_list_of_only_ids_and_company_names_links(sample) -> None:
+    records = sample[["lead_id", "company"]]
+    result = linkage.link(records)
+    assert result.level == "organization"
+    assert len(result.entities) == len(records)
+    log = result.model.training_log_
+    assert "fallback" in log.describe()
+    # Records sharing a name are at least put in front of a person.
+    pairs = result.pairs
+    assert (pairs["decision"] != "distinct").mean() > 0.9
+
+
+def test_phone_numbers_under_a_header_no_role_knows_are_used(sample) -> None:
+    records = _without_truth(sample).rename(columns={"mobile": "Col3"})
+    result = linkage.link(records)
+    assert result.roles["records"].roles["mobile"] == "Col3"
+    assert "mobile" in result.model.comparison_names
+
+
+def test_columns_no_role_claims_are_compared_or_listed_unused(sample) -> None:
+    records = sample.assign(
+        industry=np.where(np.arange(len(sample)) % 3 == 0, "software", "hardware"),
+        remark=[
+            f"called on day {i % 30}: asked for the price list and a visit from the sales "
+            "team next month, call back after the trade show closes"
+            for i in range(len(sample))
+        ],
+    )
+    result = linkage.link(records)
+    mapping = result.roles["records"]
+    assert [(e.column, e.kind) for e in mapping.extras] == [("industry", "category")]
+    assert "extra_1" in result.model.comparison_names
+    assert "label" in result.unused["true_person_id"]
+    assert set(result.unused) == {"true_person_id", "true_account_id", "remark"}
+
+
+def test_the_entity_level_is_chosen_and_reported(sample) -> None:
+    assert linkage.link(_without_truth(sample)).level == "person"
+    accounts = sample[["lead_id", "company", "phone", "address", "city"]]
+    result = linkage.link(accounts)
+    assert result.level == "organization"
+    assert "company" in result.model.comparison_names  # not the person level's account
+    with pytest.raises(ConfigError, match="level must be"):
+        linkage.link(accounts, level="household")
+    assert linkage.link(accounts, level="person").level == "person"
+
+
+def test_phones_of_another_country_are_read_in_it() -> None:
+    records = pd.DataFrame(
+        {
+            "id": [f"R{i}" for i in range(8)],
+            "company": ["Acme Tools Inc", "ACME Tools", "Bolt Works LLC", "Bolt Works"] * 2,
+            "phone": ["(312) 265-3830", "312/265-3830", "+1 773 555 2368", "773-555-2368"] * 2,
+            "address": ["316 N Pulaski Rd", "316 North Pulaski Road", "27 Washington St"] * 2
+            + ["27 Washington Street", "27 Washington St"],
+        }
+    )
+    result = linkage.link(records)
+    assert result.country == "US"
+    assert result.problems.empty or "phone" not in set(result.problems["role"])
+    assert linkage.link(records, country="GB").country == "GB"
+
+
+def test_a_saved_model_scores_a_file_whose_column_is_blank(sample, sample_result) -> None:
+    records = sample.assign(mobile=None)
+    again = linkage.link(records, model=sample_result.model)
+    assert len(again.entities) == len(records)
+    assert (again.pairs["gamma_mobile"] == -1).all()  # the null level, no crash

@@ -154,3 +154,82 @@ def test_unreadable_inputs_say_what_is_accepted(tmp_path) -> None:
         read_records(tmp_path / "x.json")
     with pytest.raises(InputError, match="pandas DataFrame"):
         read_records(42)
+
+
+@pytest.mark.parametrize(
+    ("header", "role"),
+    [
+        ("addr", "address"),
+        ("Address Line 1", "address"),
+        ("postcode_fake", "postcode"),
+        ("zip_code_5", "postcode"),
+        ("birth_place", "birth_place"),
+        ("Fax", "fax"),
+        ("Website", "website"),
+        ("Site name", "company"),
+        ("lat", "latitude"),
+        ("lng", "longitude"),
+        ("middle_name", "middle_name"),
+        ("birth_year", "birth_year"),
+        ("suburb", "city"),
+    ],
+)
+def test_more_headers_are_known(header: str, role: str) -> None:
+    assert detect_roles([header]).roles == {role: header}
+
+
+def test_a_row_number_is_the_id_only_when_no_real_id_exists() -> None:
+    assert detect_roles(["序号", "线索ID", "姓名"]).roles["record_id"] == "线索ID"
+    assert detect_roles(["No.", "Customer ID"]).roles["record_id"] == "Customer ID"
+    assert detect_roles(["序号", "姓名"]).roles["record_id"] == "序号"
+
+
+def test_parts_of_a_name_beat_a_full_name_with_titles() -> None:
+    mapping = resolve_roles(["id", "full_name", "first_name", "surname"])
+    assert "person_name" not in mapping.roles
+    assert mapping.roles["first_name"] == "first_name"
+    assert "full_name" in mapping.notes[0]
+    explicit = resolve_roles(
+        ["id", "full_name", "first_name", "surname"], {"person_name": "full_name"}
+    )
+    assert explicit.roles["person_name"] == "full_name"
+
+
+def test_a_column_that_repeats_others_is_not_compared_again() -> None:
+    from linkage.schema import profile_columns
+
+    df = pd.DataFrame(
+        {
+            "id": [str(i) for i in range(40)],
+            "first_name": ["ann", "bob", "cid", "dan"] * 10,
+            "surname": ["lee", "ng", "li", "wu", "ma"] * 8,
+            "first_and_surname": [
+                f"{f} {s}"
+                for f, s in zip(
+                    ["ann", "bob", "cid", "dan"] * 10, ["lee", "ng", "li", "wu", "ma"] * 8
+                )
+            ],
+        }
+    )
+    mapping = profile_columns(df, validate_records(df, resolve_roles(list(df.columns))))
+    assert "repeats first_name + last_name" in mapping.unused["first_and_surname"]
+    assert mapping.extras == ()
+
+
+def test_the_level_follows_who_the_records_are() -> None:
+    from linkage.schema import choose_level
+
+    people = pd.DataFrame(
+        {"id": ["1", "2", "3", "4"], "姓名": ["张伟", "李娜", None, "王芳"], "公司": list("abcd")}
+    )
+    sites = pd.DataFrame(
+        {
+            "id": ["1", "2", "3", "4"],
+            "Contact Name": [None, None, None, "Ann"],
+            "Site name": list("abcd"),
+        }
+    )
+    accounts = pd.DataFrame({"id": ["1", "2"], "company": ["a", "b"], "phone": ["1", "2"]})
+    for frame, level in ((people, "person"), (sites, "organization"), (accounts, "organization")):
+        mapping = resolve_roles(list(frame.columns))
+        assert choose_level(frame, mapping, None)[0] == level

@@ -332,3 +332,13 @@ def test_retraining_learns_from_the_stored_records_and_persists(leads, store) ->
         answer = reopened.check_one({**known, "lead_id": "AGAIN"})
         assert answer.decision == "auto_merge"
         assert answer.entity_id == _entity(reopened)[known["lead_id"]]
+
+
+def test_a_model_that_compares_columns_no_role_claims_is_refused_clearly(tmp_path) -> None:
+    from linkage.datasets import load_sample
+
+    leads = load_sample().head(400).assign(industry=lambda f: ["retail", "software"] * 200)
+    result = linkage.link(leads, queue=tmp_path / "crm.linkage")
+    assert [e.column for e in result.roles["records"].extras] == ["industry"]
+    with pytest.raises(linkage.StoreError, match="'industry' \\(category\\)"):
+        linkage.RecordStore.build(result)

@@ -7,6 +7,7 @@ standardizer's distinct-value parsing, the result frames).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -21,6 +22,7 @@ from linkage import (
     _splink,
     blocking,
     decisions,
+    profiling,
     schema,
     survivorship,
 )
@@ -29,7 +31,7 @@ from linkage import model as model_mod
 from linkage import project as project_mod
 from linkage import standardize as standardize_mod
 from linkage._sql import run
-from linkage.errors import ConfigError, InputError
+from linkage.errors import ConfigError, InputError, SchemaError
 from linkage.run import _golden, _sync
 from linkage.run._result import LinkResult, decide_and_cluster
 from linkage.run._state import RunContext
@@ -59,6 +61,8 @@ def link(
     queue: project_mod.ReviewQueue | str | os.PathLike[str] | None = None,
     survivorship_rules: Mapping[str, str | Sequence[str] | None] | None = None,
     source_priority: Sequence[str] | None = None,
+    level: str | None = None,
+    country: str | None = None,
 ) -> LinkResult:
     """Find the records that are the same customer.
 
@@ -93,6 +97,12 @@ def link(
             :data:`linkage.survivorship.DEFAULT_RULES`.
         source_priority: input names and source channels, best first, for the
             ``source_priority`` rule (default: the inputs in the order given).
+        level: ``"person"`` (leads, contacts) or ``"organization"`` (accounts, sites,
+            customer companies); default: organization when no column names a person or
+            the person's name is mostly blank, else person (``result.level`` says which
+            and why).
+        country: the country of phone numbers written without a country code (``"CN"``,
+            ``"US"``, ...); default: the country in which most numbers are valid.
 
     Returns:
         a :class:`LinkResult`.
@@ -125,6 +135,10 @@ def link(
         if "record_id" not in mapping.roles:
             frame = frame.copy()  # validate_records adds the generated id column to it
         mapping = schema.validate_records(frame, mapping)
+        if model is None:
+            mapping = schema.profile_columns(frame, mapping)
+        else:
+            mapping = _extras_of_model(frame, mapping, model)
         frames[name], mappings[name] = frame, mapping
         logger.info("input %r: %d records, roles:\n%s", name, len(frame), mapping.describe())
     multi = len(frames) > 1
@@ -139,21 +153,49 @@ def link(
     if link_type != "dedupe_only" and not multi:
         raise ConfigError(f"link_type={link_type!r} needs several inputs: pass a dict or list")
     role_set = set.intersection(*(set(m.roles) for m in mappings.values()))
+    first = next(iter(frames))
+    if model is None:
+        level, level_reason = schema.choose_level(frames[first], mappings[first], level)
+    else:
+        level, level_reason = model.config.get("level", "person"), "the model's level"
+    extras = _common_extras(mappings)
     work = _working_frame(frames, mappings, role_set)
+    notes = [f"entity level: {level} ({level_reason})"]
+    if model is None and len(work) > 1:
+        role_set, dropped = _roles_that_carry_something(work, role_set)
+        notes += [f"{role} left out of matching: {why}" for role, why in dropped.items()]
+    mappings[first] = dataclasses.replace(mappings[first], notes=(*mappings[first].notes, *notes))
+    logger.info("input %r: %s", first, "; ".join(notes))
     keys = _sync.record_keys(work, multi)
     project.check_data([mappings[name].roles["record_id"] for name in frames], list(frames), keys)
     if survivorship_rules is not None:
         survivorship.check_rules(role_set, survivorship_rules)
     lap("read")
 
-    match_roles = {r: r for r in role_set if r not in schema.PASS_THROUGH_ROLES}
+    match_roles = {
+        r: r
+        for r in role_set
+        if r not in schema.PASS_THROUGH_ROLES
+        and (r in standardize_mod.ROLE_NAMES or r in schema.SIMPLE_ROLES)
+    }
     match_roles["record_id"] = "record_id"
     if standardize:
-        std = standardize_mod.standardize(work, match_roles)
+        if country is None and model is not None:
+            country = model.config.get("country") or "CN"
+        std = standardize_mod.standardize(work, match_roles, country=country)
         derived, problems = std.frame, std.problems
+        if std.country_inferred and std.country_guess is not None:
+            guess = std.country_guess
+            logger.info(
+                "phone numbers read as %s: %.0f%% of them are valid there",
+                guess.country,
+                100 * guess.share,
+            )
+        country = std.country
     else:
         derived, problems = standardize_mod.minimal_clean(work, match_roles), _empty_problems()
     derived = standardize_mod.add_simple_clean(derived, role_set)
+    derived = _add_generic_columns(derived, frames, extras)
     lap("standardize")
     if len(work) < 2:
         # One record has no pair to compare: it is its own entity.
@@ -174,7 +216,12 @@ def link(
     con = connection or duckdb.connect()
     records_view = _register_working_table(con, derived, work.columns)
     records_table = "linkage_records"
-    rules = list(blocking_rules) if blocking_rules is not None else blocking.default_rules(role_set)
+    available = {c for c in derived.columns if c not in work.columns or c == "rid"}
+    rules = (
+        list(blocking_rules)
+        if blocking_rules is not None
+        else blocking.default_rules(role_set, level, available)
+    )
     if pair_budget is None:
         pair_budget = max(2_000_000, 20 * len(work))
     rules, report = blocking.add_block_keys(
@@ -197,22 +244,33 @@ def link(
     logger.info("blocking:\n%s", report.describe())
     lap("blocking")
 
-    comparison_map = comparisons_mod.default_comparisons(role_set, comparisons)
+    comparison_map = comparisons_mod.default_comparisons(
+        role_set, comparisons, level=level, columns=available, extras=extras
+    )
+    extras = [e for e in extras if e.name in comparison_map]  # comparisons={name: None}
     tables = _split_by_source(con, records_table, list(frames)) if multi else [records_table]
     if model is None:
         settings = model_mod.build_settings(comparison_map, rules, link_type=link_type)
         linker = model_mod.make_linker(con, tables, settings)
-        available = {c for c in derived.columns if c not in work.columns or c == "rid"}
         comparison_columns = _splink.comparison_input_columns(linker)
+        recipe = {}
+        if level == "organization":
+            prior_rules = [r for r in blocking.ORGANIZATION_PRIOR_RULES if set(r) <= available]
+            recipe = {
+                "em_passes": blocking.ORGANIZATION_EM_PASSES,
+                # With nothing but a name, the prior comes from records sharing a name.
+                "deterministic_rules": prior_rules or [("company_core",)],
+                "families": blocking.ORGANIZATION_FAMILIES,
+            }
         training_log = model_mod.train(
-            linker, available, comparison_columns, n_records=len(work), seed=seed
+            linker, available, comparison_columns, n_records=len(work), seed=seed, **recipe
         )
         policy = decisions.DecisionPolicy(
             thresholds=thresholds or decisions.Thresholds(),
             rules=tuple(
                 routing_rules
                 if routing_rules is not None
-                else decisions.default_rules(comparison_map)
+                else decisions.default_rules(comparison_map, level)
             ),
         )
         trained = model_mod.LinkageModel(
@@ -229,6 +287,9 @@ def link(
                 "cluster_method": cluster_method,
                 "link_type": link_type,
                 "seed": seed,
+                "level": level,
+                "country": country,
+                "extras": [{"name": e.name, "column": e.column, "kind": e.kind} for e in extras],
             },
             training_log=training_log,
         )
@@ -425,3 +486,63 @@ def single_record_result(
     result._cache["golden"] = golden
     result._cache["lineage"] = survivorship.Lineage(fields=fields, merge_log=no_links)
     return result
+
+
+# -- roles and columns of one run ----------------------------------------------------------
+
+
+def _extras_of_model(
+    frame: pd.DataFrame, mapping: schema.RoleMapping, model: model_mod.LinkageModel
+) -> schema.RoleMapping:
+    """The extra columns a saved model compares, found in a new input by their header."""
+    extras = []
+    for extra in model.config.get("extras", []):
+        if extra["column"] not in frame.columns:
+            raise SchemaError(
+                f"the model compares column {extra['column']!r} ({extra['kind']}), which is "
+                f"not in the input. Columns present: {', '.join(map(repr, frame.columns))}."
+            )
+        extras.append(schema.ExtraColumn(extra["name"], extra["column"], extra["kind"]))
+    return dataclasses.replace(mapping, extras=tuple(extras))
+
+
+def _common_extras(mappings: Mapping[str, schema.RoleMapping]) -> list[schema.ExtraColumn]:
+    """Extra columns every input has (same header, same kind), named as in the first."""
+    first, *rest = mappings.values()
+    return [
+        e
+        for e in first.extras
+        if all(any((o.column, o.kind) == (e.column, e.kind) for o in m.extras) for m in rest)
+    ]
+
+
+def _roles_that_carry_something(
+    work: pd.DataFrame, role_set: set[str]
+) -> tuple[set[str], dict[str, str]]:
+    """Roles whose column has at least two distinct values in this run; the others are
+    left out of comparisons and rules (an all-blank or one-valued column says nothing)."""
+    kept, dropped = set(role_set), {}
+    for role in sorted(role_set):
+        if role in schema.PASS_THROUGH_ROLES or role == "record_id":
+            continue
+        values = work[role].dropna().astype(str).str.strip()
+        distinct = values[values != ""].nunique()
+        if distinct < 2:
+            kept.discard(role)
+            dropped[role] = "blank in every row" if distinct == 0 else "one value in every row"
+            logger.warning("role %s left out of matching: %s", role, dropped[role])
+    return kept, dropped
+
+
+def _add_generic_columns(
+    derived: pd.DataFrame,
+    frames: Mapping[str, pd.DataFrame],
+    extras: Sequence[schema.ExtraColumn],
+) -> pd.DataFrame:
+    """Columns for the extra columns (``extra_<n>_value``, and ``_tokens`` for text)."""
+    out = derived.copy()
+    for extra in extras:
+        raw = pd.concat([f[extra.column] for f in frames.values()], ignore_index=True)
+        for column, values in profiling.derive_extra(extra.name, extra.kind, raw).items():
+            out[column] = values
+    return out

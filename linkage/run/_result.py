@@ -74,6 +74,28 @@ class LinkResult:
     _links: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
+    def level(self) -> str:
+        """The entity level of this run: ``"person"`` or ``"organization"`` (why: in
+        ``result.roles[...].notes``)."""
+        config = self.model.config if self.model is not None else {}
+        return str(config.get("level", "person"))
+
+    @property
+    def country(self) -> str | None:
+        """The country phone numbers without a country code were read in (given, or the
+        one in which most of them are valid)."""
+        config = self.model.config if self.model is not None else {}
+        return config.get("country")
+
+    @property
+    def unused(self) -> dict[str, str]:
+        """Columns of the input that played no part in matching, with the reason."""
+        out: dict[str, str] = {}
+        for mapping in self.roles.values():
+            out.update(mapping.unused)
+        return out
+
+    @property
     def linker(self) -> Any:
         """The splink Linker behind this result, for splink's own charts and tools."""
         return self._context.linker if self._context is not None else None

@@ -20,13 +20,16 @@ import pyarrow.compute as pc
 from linkage.errors import ConfigError, InputError, SchemaError
 from linkage.schema import SIMPLE_ROLES
 from linkage.standardize._text import STR_DTYPE, factorize_text
+from linkage.standardize.address import ADDRESS_FIELDS, address_batch
 from linkage.standardize.company import company_batch
+from linkage.standardize.coordinates import COORDINATE_ROLES, coordinate_batch
 from linkage.standardize.credit_code import credit_code_batch
 from linkage.standardize.email_address import email_batch
 from linkage.standardize.person_name import combined_name_column, person_name_batch
-from linkage.standardize.phone import check_region, phone_batch
-from linkage.standardize.place import address_batch, place_batch, postcode_batch
+from linkage.standardize.phone import CountryGuess, check_region, infer_country, phone_batch
+from linkage.standardize.place import place_batch, postcode_batch
 from linkage.standardize.timestamps import dob_batch, timestamp_batch
+from linkage.standardize.website import website_batch
 from linkage.standardize.wechat import wechat_batch
 
 __all__ = ["DERIVED_COLUMNS", "PROBLEM_COLUMNS", "ROLE_NAMES", "Standardized", "standardize"]
@@ -35,7 +38,7 @@ __all__ = ["DERIVED_COLUMNS", "PROBLEM_COLUMNS", "ROLE_NAMES", "Standardized", "
 ROLE_NAMES: tuple[str, ...] = (
     "record_id", "company", "credit_code", "person_name", "first_name", "last_name", "mobile",
     "phone", "email", "wechat_unionid", "dob", "province", "city", "address", "postcode",
-    "source", "created_at", "updated_at", "owner",
+    "website", "latitude", "longitude", "source", "created_at", "updated_at", "owner",
 )  # fmt: skip
 """Every role name ``standardize`` accepts as a key of ``roles``."""
 
@@ -51,23 +54,28 @@ _PERSON_NAME_COLUMNS = (
 
 DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
     "record_id": (),
-    "company": ("company_clean", "company_core", "company_legal_form", "company_region",
-                "company_valid"),
+    "company": ("company_clean", "company_core", "company_tokens", "company_first_token",
+                "company_legal_form", "company_region", "company_valid"),
     "credit_code": ("credit_code_clean", "credit_code_valid"),
     "person_name": _PERSON_NAME_COLUMNS,
     "first_name": _PERSON_NAME_COLUMNS,
     "last_name": _PERSON_NAME_COLUMNS,
     "mobile": ("mobile_e164", "mobile_kind", "mobile_extension", "mobile_valid",
-               "mobile_shared"),
-    "phone": ("phone_e164", "phone_kind", "phone_extension", "phone_valid", "phone_shared"),
+               "mobile_tail", "mobile_shared"),
+    "phone": ("phone_e164", "phone_kind", "phone_extension", "phone_valid", "phone_tail",
+              "phone_shared"),
     "email": ("email_clean", "email_local", "email_domain", "email_is_free", "company_domain",
               "email_valid"),
     "wechat_unionid": ("wechat_unionid_clean",),
     "dob": ("dob_date",),
     "province": ("province_clean",),
     "city": ("city_clean",),
-    "address": ("address_clean",),
+    "address": ("address_clean", "address_number", "address_street", "address_unit",
+                "address_postcode"),
     "postcode": ("postcode_clean",),
+    "website": ("website_domain",),
+    "latitude": ("latitude_num",),
+    "longitude": ("longitude_num",),
     "source": (),
     "created_at": ("created_at_ts",),
     "updated_at": ("updated_at_ts",),
@@ -92,17 +100,24 @@ class Standardized:
 
     ``frame``: every input column unchanged and in order, followed by the derived columns.
     ``problems``: one row per (record, role) with a bad value; columns ``PROBLEM_COLUMNS``.
+    ``country``: the default country phone numbers were read in (ISO 3166 alpha-2; None when
+    it was not given and no phone role was mapped).  ``country_inferred``: whether it was
+    guessed from the data; ``country_guess`` then holds the guess (its share, runner-up).
     """
 
     frame: pd.DataFrame
     problems: pd.DataFrame
+    country: str | None = None
+    country_inferred: bool = False
+    country_guess: CountryGuess | None = None
 
 
 def standardize(
     df: pd.DataFrame,
     roles: Mapping[str, str],
     *,
-    default_region: str = "CN",
+    country: str | None = None,
+    default_region: str | None = None,
     shared_phone_min_names: int = 3,
 ) -> Standardized:
     """Add standardized columns for every role in ``roles`` and list the bad values.
@@ -111,9 +126,15 @@ def standardize(
     is never modified; ``frame`` holds all its columns unchanged and in order followed by the
     derived columns.  ``problems`` has one row per record and bad value (missing values are not
     problems).  Parsing runs once per distinct value, so 1M rows take seconds, not minutes.
+
+    ``country`` (ISO 3166 alpha-2, e.g. 'CN', 'US', 'GB') is the country phone numbers
+    written without a country code are read in; None infers it from the phone roles' values
+    (:func:`linkage.standardize.infer_country`, CN when there is no number).  Numbers written
+    with ``+CC`` or ``00CC`` keep their own country either way.  ``default_region`` is the
+    older name of ``country``.
     """
     _validate_arguments(df, roles, shared_phone_min_names)
-    check_region(default_region)
+    country = _country_argument(country, default_region)
     builder = _Builder(df, roles["record_id"])
 
     def prepare(column: pd.Series) -> tuple[np.ndarray, pa.Array]:
@@ -121,13 +142,15 @@ def standardize(
 
     phone_pairs: list[tuple[str, np.ndarray]] = []
     phone_e164_u: dict[str, pa.Array] = {}
-    for role in ("mobile", "phone"):
-        if role not in roles:
-            continue
+    phone_columns = {r: prepare(df[roles[r]]) for r in ("mobile", "phone") if r in roles}
+    guess = None
+    if phone_columns and country is None:
+        guess = infer_country(pa.concat_arrays([raw for _codes, raw in phone_columns.values()]))
+        country = guess.country
+    for role, (codes, raw) in phone_columns.items():
         col = roles[role]
-        codes, raw = prepare(df[col])
-        result = phone_batch(raw, default_region)
-        for field in ("e164", "kind", "extension", "valid", "problem"):
+        result = phone_batch(raw, country)
+        for field in ("e164", "kind", "extension", "valid", "problem", "tail"):
             builder.add_arrow(f"{role}_{field}", result[field], codes)
         builder.columns[f"{role}_shared"] = None  # placeholder keeps the column order
         builder.add_problems(role, col, result["problem"], codes, raw)
@@ -149,7 +172,11 @@ def standardize(
         col = roles["company"]
         codes, raw = prepare(df[col])
         result = company_batch(raw)
-        for field in ("clean", "core", "legal_form", "region", "valid", "problem"):
+        builder.add_arrow("company_clean", result["clean"], codes)
+        builder.add_arrow("company_core", result["core"], codes)
+        builder.add_numpy("company_tokens", result["tokens"], codes, None)
+        builder.add_arrow("company_first_token", result["first_token"], codes)
+        for field in ("legal_form", "region", "valid", "problem"):
             builder.add_arrow(f"company_{field}", result[field], codes)
         builder.add_problems("company", col, result["problem"], codes, raw)
 
@@ -224,13 +251,30 @@ def standardize(
 
     if "address" in roles:
         codes, raw = prepare(df[roles["address"]])
-        builder.add_arrow("address_clean", address_batch(raw), codes)
+        result = address_batch(raw)
+        for field in ADDRESS_FIELDS:
+            builder.add_arrow(f"address_{field}", result[field], codes)
 
     if "postcode" in roles:
         column = df[roles["postcode"]]
         codes, raw = prepare(column)
         numeric = pd.api.types.is_numeric_dtype(column.dtype)
         builder.add_arrow("postcode_clean", postcode_batch(raw, numeric), codes)
+
+    if "website" in roles:
+        col = roles["website"]
+        codes, raw = prepare(df[col])
+        result = website_batch(raw)
+        builder.add_arrow("website_domain", result["domain"], codes)
+        builder.add_problems("website", col, result["problem"], codes, raw)
+
+    for role in COORDINATE_ROLES:
+        if role in roles:
+            col = roles[role]
+            codes, raw = prepare(df[col])
+            degrees, problem = coordinate_batch(raw, role)
+            builder.add_numpy(f"{role}_num", degrees, codes, np.nan)
+            builder.add_problems(role, col, problem, codes, raw)
 
     for role in ("created_at", "updated_at"):
         if role not in roles:
@@ -258,7 +302,28 @@ def standardize(
         )
     derived = pd.DataFrame(builder.columns, index=df.index)
     frame = pd.concat([df, derived], axis=1) if len(derived.columns) else df.copy()
-    return Standardized(frame=frame, problems=builder.problems())
+    return Standardized(
+        frame=frame,
+        problems=builder.problems(),
+        country=country,
+        country_inferred=guess is not None,
+        country_guess=guess,
+    )
+
+
+def _country_argument(country: str | None, default_region: str | None) -> str | None:
+    """The country the caller asked for (checked, upper-cased), or None to infer it."""
+    if country is not None and default_region is not None:
+        if check_region(country, "country") != check_region(default_region):
+            raise ConfigError(
+                f"country={country!r} and default_region={default_region!r} disagree; "
+                "pass only country (default_region is its older name)"
+            )
+    if country is not None:
+        return check_region(country, "country")
+    if default_region is not None:
+        return check_region(default_region)
+    return None
 
 
 def _validate_arguments(df: Any, roles: Mapping[str, str], min_names: int) -> None:

@@ -20,20 +20,25 @@ import pyarrow as pa
 from linkage.schema import SIMPLE_ROLES
 from linkage.standardize._frame import standardize
 from linkage.standardize._text import scalar_to_text
+from linkage.standardize.address import ADDRESS_FIELDS, address_batch
 from linkage.standardize.company import company_batch
+from linkage.standardize.coordinates import COORDINATE_ROLES, coordinate_batch
 from linkage.standardize.credit_code import credit_code_batch
 from linkage.standardize.email_address import email_batch
 from linkage.standardize.person_name import person_name_batch
-from linkage.standardize.phone import phone_batch
-from linkage.standardize.place import address_batch, place_batch
+from linkage.standardize.phone import check_region, phone_batch
+from linkage.standardize.place import place_batch
 from linkage.standardize.simple import simple_text
 from linkage.standardize.timestamps import timestamp_batch
+from linkage.standardize.website import website_batch
 from linkage.standardize.wechat import wechat_batch
 
 __all__ = ["derive_value", "is_missing", "minimal_clean", "standardize_records"]
 
 
-def standardize_records(work: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
+def standardize_records(
+    work: pd.DataFrame, roles: Sequence[str], *, country: str = "CN"
+) -> pd.DataFrame:
     """Standardized columns of records (one column per role in ``work``), exactly as
     ``link`` derives them. One record takes the per-value path, cached per distinct value
     (a form check); a batch takes the batch path.
@@ -41,23 +46,30 @@ def standardize_records(work: pd.DataFrame, roles: Sequence[str]) -> pd.DataFram
     Args:
         work: one column per role, named by the role (no record id needed).
         roles: the roles to standardize; those not in ``work`` are skipped.
+        country: the country phone numbers without a country code are read in: pass the
+            one the records' run used (``Standardized.country``).  Never inferred here: a
+            few records are too few to guess from, and a record must not be read differently
+            depending on the batch it arrives in.
 
     Returns:
         The derived columns only (no ``<role>_problem`` columns, no input columns), indexed
         0..n-1.  Simple roles get their ``<role>_clean`` (:func:`simple_text`).
     """
+    country = check_region(country, "country")
     roles = [r for r in roles if r in work.columns]
     combined_name = "person_name" not in roles and ("first_name" in roles or "last_name" in roles)
     if len(work) == 1 and not combined_name and not set(roles) & {"dob", "postcode"}:
         derived: dict[str, Any] = {}
         for role in roles:
-            for column, value in derive_value(role, scalar_to_text(work[role].iloc[0])):
+            for column, value in derive_value(role, scalar_to_text(work[role].iloc[0]), country):
                 derived[column] = [value]
         return pd.DataFrame(derived)
     frame = work[roles].copy()
     frame.insert(0, "_row", np.arange(len(frame)).astype(str))
-    mapping = {"record_id": "_row", **{r: r for r in roles if r not in SIMPLE_ROLES}}
-    standardized = standardize(frame, mapping).frame
+    # Simple roles get their <role>_clean below.
+    batch_roles = [r for r in roles if r not in SIMPLE_ROLES]
+    mapping = {"record_id": "_row", **{r: r for r in batch_roles}}
+    standardized = standardize(frame, mapping, country=country).frame
     out = standardized.drop(columns=["_row", *roles])
     out = out[[c for c in out.columns if not c.endswith("_problem")]]
     for role in SIMPLE_ROLES:
@@ -67,7 +79,7 @@ def standardize_records(work: pd.DataFrame, roles: Sequence[str]) -> pd.DataFram
 
 
 @functools.lru_cache(maxsize=200_000)
-def derive_value(role: str, text: str | None) -> tuple[tuple[str, Any], ...]:
+def derive_value(role: str, text: str | None, country: str = "CN") -> tuple[tuple[str, Any], ...]:
     """The standardized columns one value derives (the batch code on one element).
 
     Args:
@@ -75,11 +87,16 @@ def derive_value(role: str, text: str | None) -> tuple[tuple[str, Any], ...]:
             ``dob`` and ``postcode`` roles and a name split in first and last name are not
             handled here (:func:`standardize_records` sends them to the batch path).
         text: the value as :func:`scalar_to_text` gives it (None when missing).
+        country: the country a phone number without a country code is read in (ISO 3166
+            alpha-2, as ``Standardized.country`` reports it); other roles ignore it.
 
     Returns:
-        ``(column, value)`` pairs, no ``<role>_problem``; missing values are None.  Phones
-        default to region CN, and ``<role>_shared`` is False (one value shares nothing).
-        Results are cached per ``(role, text)``.
+        ``(column, value)`` pairs, no ``<role>_problem``; missing values are None.  A phone's
+        ``<role>_shared`` is False (one value shares nothing).
+        Results are cached per ``(role, text, country)``.
+
+    Raises:
+        ConfigError: ``country`` is not a country ``phonenumbers`` knows (phone roles only).
 
     >>> dict(derive_value("mobile", "+86 138 0013 8000"))["mobile_e164"]
     '+8613800138000'
@@ -91,8 +108,9 @@ def derive_value(role: str, text: str | None) -> tuple[tuple[str, Any], ...]:
         return None if is_missing(value) else value
 
     if role in ("mobile", "phone"):
-        cols = phone_batch(raw, "CN")
-        out = [(f"{role}_{f}", first(cols[f])) for f in ("e164", "kind", "extension", "valid")]
+        cols = phone_batch(raw, check_region(country, "country"))
+        fields = ("e164", "kind", "extension", "valid", "tail")
+        out = [(f"{role}_{f}", first(cols[f])) for f in fields]
         return (*out, (f"{role}_shared", False))
     if role == "email":
         cols = email_batch(raw)
@@ -102,7 +120,7 @@ def derive_value(role: str, text: str | None) -> tuple[tuple[str, Any], ...]:
         return (*out, ("email_valid", first(cols["valid"])))
     if role == "company":
         cols = company_batch(raw)
-        fields = ("clean", "core", "legal_form", "region", "valid")
+        fields = ("clean", "core", "tokens", "first_token", "legal_form", "region", "valid")
         return tuple((f"company_{f}", first(cols[f])) for f in fields)
     if role == "credit_code":
         cols = credit_code_batch(raw)
@@ -126,7 +144,14 @@ def derive_value(role: str, text: str | None) -> tuple[tuple[str, Any], ...]:
         clean, _problem = place_batch(raw, role)
         return ((f"{role}_clean", first(clean)),)
     if role == "address":
-        return (("address_clean", first(address_batch(raw))),)
+        cols = address_batch(raw)
+        return tuple((f"address_{f}", first(cols[f])) for f in ADDRESS_FIELDS)
+    if role == "website":
+        return (("website_domain", first(website_batch(raw)["domain"])),)
+    if role in COORDINATE_ROLES:
+        degrees, _problem = coordinate_batch(raw, role)
+        value = None if np.isnan(degrees[0]) else float(degrees[0])
+        return ((f"{role}_num", value),)
     if role in ("created_at", "updated_at"):
         stamps, _problem = timestamp_batch(raw)
         value = None if np.isnat(stamps[0]) else pd.Timestamp(stamps[0]).to_pydatetime()
@@ -171,6 +196,7 @@ def minimal_clean(work: pd.DataFrame, roles: Iterable[str]) -> pd.DataFrame:
     for role in roles:
         if role in ("mobile", "phone"):
             out[f"{role}_e164"] = text(role)
+            out[f"{role}_tail"] = out[f"{role}_e164"].str[-7:]
             out[f"{role}_shared"] = False
             out[f"{role}_extension"] = None
         elif role == "email":
@@ -180,6 +206,7 @@ def minimal_clean(work: pd.DataFrame, roles: Iterable[str]) -> pd.DataFrame:
             out["company_domain"] = out["email_domain"]
         elif role == "company":
             out["company_clean"] = out["company_core"] = text(role)
+            out["company_first_token"] = out["company_core"].str.split().str[0]
             out["company_region"] = None
         elif role == "person_name":
             out["person_name_clean"] = out["person_name_key"] = text(role)
@@ -192,6 +219,8 @@ def minimal_clean(work: pd.DataFrame, roles: Iterable[str]) -> pd.DataFrame:
             out[f"{role}_clean"] = text(role)
         elif role in ("province", "city"):
             out[f"{role}_clean"] = text(role)
+        elif role == "website":
+            out["website_domain"] = text(role)
         elif role == "dob":
             out["dob_date"] = pd.to_datetime(work[role], errors="coerce").dt.date
     return out

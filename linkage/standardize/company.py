@@ -3,6 +3,16 @@
 '华信科技(北京)有限公司', '北京华信科技有限公司' and 'Beijing Huaxin Technology Co., Ltd.' keep
 their legal form and region apart from the core name, so that the cores compare.  Every cut
 is an anchored re2 pattern (or a hash look-up of a prefix) run on the distinct values.
+
+Names written in Latin script only (no Han character) take a wider set of legal forms, those
+of many countries ('Inc.', 'L.L.C.', 'PLC', 'N.V.', 'B.V.', 'S.p.A.', 'AG', 'GmbH & Co. KG',
+'SE', 'AB', 'Oy', 'A/S', ...), and their core loses a leading 'The', accents, punctuation and
+'&'/'and': 'The Procter & Gamble Company' and 'Procter and Gamble Co.' both give
+'procter gamble'.  Names with Han characters are cut exactly as before.
+
+``company_tokens`` holds the core's distinct words, sorted, without stop words ('of', 'the',
+'and', ...): a list column for token-set comparisons (splink's ``ArrayIntersectLevel``).  A Han
+run is one token, so a Chinese core is a single token.
 """
 
 from __future__ import annotations
@@ -47,17 +57,25 @@ class CompanyResult:
     region: str | None
     valid: bool | None
     problem: str | None
+    tokens: tuple[str, ...] | None = None
 
 
 def standardize_company(value: object) -> CompanyResult:
-    """Clean one company name and split it into core name, legal form and region."""
+    """Clean one company name and split it into core name, legal form and region.
+
+    >>> standardize_company("Koninklijke Philips N.V.").core
+    'koninklijke philips'
+    """
     cols = company_batch(one_text_array(value))
     keys = ("clean", "core", "legal_form", "region", "valid", "problem")
-    return CompanyResult(*(first_item(cols[k]) for k in keys))
+    tokens = first_item(cols["tokens"])
+    return CompanyResult(
+        *(first_item(cols[k]) for k in keys), tokens=None if tokens is None else tuple(tokens)
+    )
 
 
-def company_batch(raw: pa.Array) -> dict[str, pa.Array]:
-    """Company columns per distinct value."""
+def company_batch(raw: pa.Array) -> dict[str, pa.Array | np.ndarray]:
+    """Company columns per distinct value (``tokens``: a numpy array of lists or None)."""
     n = len(raw)
     pat = _company_patterns()
     text = to_simplified(nfkc_clean(raw))
@@ -68,6 +86,7 @@ def company_batch(raw: pa.Array) -> dict[str, pa.Array]:
         for _ in range(2):  # no spaces between Han characters / brackets ("华信 (北京)")
             text = pc.replace_substring_regex(text, rf"([{HAN_RE2}()])\s+([{HAN_RE2}()])", r"\1\2")
     clean = text
+    latin = np.asarray(clean.is_valid()) & ~matches(clean, f"[{HAN_RE2}]")
 
     rest, branch = _cut(clean, pat["branch"], anchor="end", gate=pat["branch_gate"])
     branch_region = pc.coalesce(match_group(branch, "r1"), match_group(branch, "r2"))
@@ -85,8 +104,14 @@ def company_batch(raw: pa.Array) -> dict[str, pa.Array]:
         return pc.if_else(is_region, stripped, values), pc.if_else(is_region, word, None)
 
     rest, bracket_after = cut_bracket(rest)
-    rest, legal = _cut(rest, pat["legal"], anchor="end")
-    legal_form = pc.coalesce(match_group(legal, "cn"), match_group(legal, "en"))
+    rest, legal = _cut(rest, pat["legal"], anchor="end", where=~latin)
+    rest, legal_latin = _cut(rest, pat["legal_latin"], anchor="end", where=latin)
+    # A second form behind the first ('Foo Co., Inc.') is noise too; the outer one is kept.
+    twice = latin & np.asarray(legal_latin.is_valid())
+    rest, _inner = _cut(rest, pat["legal_latin"], anchor="end", where=twice)
+    legal_form = pc.coalesce(
+        match_group(legal, "cn"), match_group(legal, "en"), match_group(legal_latin, "en")
+    )
     rest, bracket_before = cut_bracket(rest)
 
     after_province, p_reg = _cut_prefix(rest, provinces)
@@ -101,6 +126,8 @@ def company_batch(raw: pa.Array) -> dict[str, pa.Array]:
     rest, trail = _cut(rest, pat["en_trail"], anchor="end", gate=pat["en_trail_gate"])
 
     core = pc.utf8_trim(rest, characters=" ,.-·&()_/")
+    if latin.any():
+        core = replace_masked(core, latin, _latin_core(rest.filter(pa.array(latin))))
     core = pc.if_else(pc.equal(core, ""), null_strings(n), core)
 
     region_text = pc.coalesce(
@@ -135,7 +162,62 @@ def company_batch(raw: pa.Array) -> dict[str, pa.Array]:
         "region": pc.if_else(inv, none, region),
         "valid": pc.if_else(pa.array(given), pa.array(~invalid), pa.scalar(None, pa.bool_())),
         "problem": problem,
+        "tokens": _core_tokens(pc.if_else(inv, none, core)),
+        "first_token": _first_tokens(pc.if_else(inv, none, core)),
     }
+
+
+def _latin_core(rest: pa.Array) -> pa.Array:
+    """The core of Latin-script names: no leading 'the', accents, punctuation or '&'/'and'."""
+    text = rest
+    non_ascii = np.asarray(pc.fill_null(pc.invert(pc.string_is_ascii(text)), False))
+    if non_ascii.any():
+        folded = text.filter(pa.array(non_ascii))
+        for letter, spelled in _SPELLED_LETTERS.items():
+            folded = pc.replace_substring(folded, letter, spelled)
+        folded = strip_regex(pc.utf8_normalize(folded, "NFKD"), r"\pM")
+        text = replace_masked(text, non_ascii, folded)
+    text = pc.replace_substring_regex(text, r"(\pL)\.", r"\1")  # 'j.p. morgan' -> 'jp morgan'
+    text = strip_regex(text, r"['’`]")  # "mcdonald's" -> 'mcdonalds'
+    text = pc.replace_substring_regex(text, r"([\pL\pN])&([\pL\pN])", r"\1\2")  # 'at&t' -> 'att'
+    text = pc.replace_substring_regex(text, r"&|\band\b|[^\pL\pN]+", " ")
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
+    return strip_regex(text, r"^the(?:\s+|$)")
+
+
+_SPELLED_LETTERS = {"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d", "þ": "th"}
+
+# Words a token-set comparison should not count (articles and joining words in the languages
+# of the legal forms above).
+_TOKEN_STOP_WORDS = frozenset({
+    "the", "of", "and", "for", "a", "an", "at", "in", "on", "to", "de", "del", "la", "le",
+    "les", "du", "des", "der", "die", "das", "und", "et", "y", "e", "di", "da", "van", "von",
+})  # fmt: skip
+_HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RE = re.compile(f"[{_HAN_CLASS}]+|[^\\W_{_HAN_CLASS}]+")
+
+
+def _core_tokens(core: pa.Array) -> np.ndarray:
+    """Per value, the sorted distinct words of the core without stop words (None if none)."""
+    encoded = pc.dictionary_encode(core)
+    distinct = encoded.dictionary.to_pylist()
+    per_core = np.empty(len(distinct) + 1, dtype=object)  # the last one: a null core
+    for i, text in enumerate(distinct):
+        per_core[i] = _tokens_one(text)
+    indices = pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)
+    return per_core[indices.astype(np.int64)]
+
+
+def _first_tokens(core: pa.Array) -> pa.Array:
+    """Per value, the core's first word (a whole Chinese core, which has no spaces): the
+    organization level's loose blocking key."""
+    word = pc.extract_regex(core, r"^\s*(?P<word>[^\s,&/.()\-–—]+)").field("word")
+    return pc.if_else(pc.equal(word, ""), pa.scalar(None, pa.string()), word)
+
+
+def _tokens_one(core: str) -> list[str] | None:
+    words = {w for w in _TOKEN_RE.findall(core) if w not in _TOKEN_STOP_WORDS}
+    return sorted(words) or None
 
 
 # City names that are also ordinary words at the start of company names ("中山装饰",
@@ -155,12 +237,38 @@ _EN_LEGAL_RE2 = (
     r"|limited|ltd\.?|incorporated|inc\.?|corporation|corp\.?|l\.?l\.?c\.?|gmbh|plc|ag"
     r"|s\.a\.|b\.v\.|bv|co\.?|company)"
 )
+# Latin-script names only: the forms above and those of many more countries.  Each ends the
+# name and follows a space or comma; dots are optional ('n.v.', 'nv', 'n. v.').
+_LATIN_LEGAL_RE2 = (
+    r"(?:(?:group|holdings?)[\s,]+)?(?:"
+    r"co\.?,?\s*ltd\.?|company\s+limited|co\.?,?\s*limited|pte\.?\s*ltd\.?|pty\.?\s*ltd\.?"
+    r"|sdn\.?\s*bhd\.?|public\s+limited\s+company|limited\s+liability\s+company"
+    r"|limited\s+partnership|limited|ltd\.?|incorporated|inc\.?|corporation|corp\.?"
+    r"|l\.?\s?l\.?\s?c\.?|p\.?\s?l\.?\s?l\.?\s?c\.?|l\.?\s?l\.?\s?p\.?|l\.\s?p\.|lp"
+    r"|p\.?\s?l\.?\s?c\.?"
+    r"|(?:gmbh|ag|se)\s*(?:&|und)\s*co\.?\s*(?:kgaa|kg|ohg)|kgaa|kg|ohg"
+    r"|gmbh|ag|aktiengesellschaft|gesellschaft\s+mit\s+beschr(?:ä|ae|a)nkter\s+haftung"
+    r"|n\.?\s?v\.?|b\.?\s?v\.?|naamloze\s+vennootschap|besloten\s+vennootschap"
+    r"|s\.?\s?a\.?\s?s\.?|s\.?\s?a\.?\s?u\.?|s\.?\s?a\.?(?:\s?b\.?)?(?:\s+de\s+c\.?\s?v\.?)?"
+    r"|s\.?\s?p\.?\s?a\.?|s\.?\s?r\.?\s?l\.?|s\.?\s?(?:a|à)\.?\s?r\.?\s?l\.?"
+    r"|s\.\s?l\.|sl|ltda\.?|soci(?:é|e)t(?:é|e)\s+anonyme|sociedad\s+an(?:ó|o)nima"
+    r"|societ(?:à|a)\s+per\s+azioni|se|ab(?:\s*\(publ\))?|aktiebolag|oyj?|a/s|as|asa|aps"
+    r"|k\.\s?k\.|kk|kabushiki\s+kaisha|co\.?|company)"
+)
 _LEGAL_FORM_SYNONYMS = {
     "有限责任公司": "有限公司", "(有限合伙)": "有限合伙", "(集团)有限公司": "集团有限公司",
     "(集团)股份有限公司": "集团股份有限公司", "(集团)": "集团", "(普通合伙)": "普通合伙",
     "company limited": "co ltd", "co limited": "co ltd", "limited": "ltd",
     "incorporated": "inc", "corporation": "corp", "l l c": "llc", "company": "co",
     "pte ltd": "pte ltd", "b v": "bv", "s a": "sa",
+    "public limited company": "plc", "limited liability company": "llc",
+    "limited partnership": "lp", "aktiengesellschaft": "ag",
+    "gesellschaft mit beschrankter haftung": "gmbh", "gesellschaft mit beschränkter haftung":
+    "gmbh", "gesellschaft mit beschraenkter haftung": "gmbh", "naamloze vennootschap": "nv",
+    "besloten vennootschap": "bv", "societe anonyme": "sa", "société anonyme": "sa",
+    "sociedad anonima": "sa", "sociedad anónima": "sa", "societa per azioni": "spa",
+    "società per azioni": "spa", "aktiebolag": "ab", "ab (publ)": "ab", "kabushiki kaisha": "kk",
+    "sarl": "sarl", "sàrl": "sarl", "s à r l": "sarl", "gmbh und co kg": "gmbh & co kg",
 }  # fmt: skip
 
 
@@ -187,6 +295,7 @@ def _company_patterns() -> dict[str, str]:
             rf"(?:\s*(?P<cn>{_re2_alternation(_CN_LEGAL_FORMS)})"
             rf"|(?:^|[\s,]+)(?P<en>{_EN_LEGAL_RE2}))$"
         ),
+        "legal_latin": rf"(?:^|[\s,]+)(?P<en>{_LATIN_LEGAL_RE2})$",
         "en_lead": rf"^(?P<reg>{_re2_alternation(english)})\s+",
         "en_trail": rf"\s+(?P<reg>{_re2_alternation(english)})$",
         # Gates (see _cut): what every match of the pattern above them starts or ends with.
@@ -237,7 +346,12 @@ def _cut_prefix(text: pa.Array, words: frozenset[str]) -> tuple[pa.Array, pa.Arr
 
 
 def _cut(
-    text: pa.Array, pattern: str, *, anchor: str, gate: str | None = None
+    text: pa.Array,
+    pattern: str,
+    *,
+    anchor: str,
+    gate: str | None = None,
+    where: np.ndarray | None = None,
 ) -> tuple[pa.Array, pa.Array]:
     """(text with the first match of ``pattern`` removed, the ``extract_regex`` match).
 
@@ -245,11 +359,13 @@ def _cut(
     (``"start"``), so the cut is a slice of the matched length and re2 compiles the
     pattern once, not twice. ``gate``: a small pattern every match must also match (a
     suffix every alternative ends with): the big pattern runs on those values only, and
-    not at all when none passes (a form check is one value).
+    not at all when none passes (a form check is one value). ``where``: only these values.
     """
     if anchor not in ("start", "end"):
         raise ValueError(f"anchor must be 'start' or 'end', not {anchor!r}")
     candidates = np.asarray(text.is_valid())
+    if where is not None:
+        candidates &= where
     if gate is not None:
         candidates = matches(text, gate, where=candidates)
     match = extract_where(text, candidates, f"(?P<_cut>{pattern})")
@@ -278,4 +394,9 @@ def _region_canonical(text: str) -> str | None:
 def _legal_form_canonical(text: str) -> str | None:
     key = re.sub(r"[.,]", " ", text.lower())
     key = re.sub(r"\s+", " ", key).strip()
+    if key in _LEGAL_FORM_SYNONYMS:
+        return _LEGAL_FORM_SYNONYMS[key]
+    # Initials written apart ('n v', 's p a', 'l l c') are one word.
+    key = re.sub(r"\b[a-z](?: [a-z]\b)+", lambda m: m.group().replace(" ", ""), key)
+    key = re.sub(r"(gmbh|ag|se) ?& ?co", r"\1 & co", key)
     return _LEGAL_FORM_SYNONYMS.get(key, key) or None

@@ -1,8 +1,9 @@
-"""Places: the province, city, address and postcode roles.
+"""Places: the province, city and postcode roles.
 
 Provinces and cities become one canonical Chinese name ('北京市', 'Beijing', '京' -> '北京');
-an unknown province is a problem, an unknown city is kept cleaned.  Addresses are cleaned and
-converted to simplified Chinese; postcodes get back the leading zero a spreadsheet dropped.
+an unknown province is a problem, an unknown city is kept cleaned.  Postcodes get back the
+leading zero a spreadsheet dropped.  (Addresses have their own module,
+:mod:`linkage.standardize.address`.)
 The province and city tables also serve :mod:`linkage.standardize.company`, which cuts
 regions off company names.
 """
@@ -33,7 +34,6 @@ from linkage.standardize._text import (
 __all__ = [
     "CITIES",
     "PROVINCES",
-    "address_batch",
     "place_batch",
     "place_one",
     "postcode_batch",
@@ -70,11 +70,6 @@ def postcode_batch(raw: pa.Array, numeric_source: bool) -> pa.Array:
     if numeric_source:  # a spreadsheet dropped the leading zero of 010000
         text = pc.replace_substring_regex(text, r"^(\d{5})$", r"0\1")
     return text
-
-
-def address_batch(raw: pa.Array) -> pa.Array:
-    """Clean address per distinct value: NFKC, whitespace collapsed, simplified Chinese."""
-    return to_simplified(nfkc_clean(raw))
 
 
 # (canonical, official full name, other aliases incl. English/pinyin and one-character

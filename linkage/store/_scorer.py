@@ -103,6 +103,12 @@ class Scorer:
         self.uid = uid
         self._prepared: dict[int, tuple[str, str]] = {}
 
+    @property
+    def country(self) -> str:
+        """The country phone numbers without a country code were read in when the model
+        was trained (older models: China)."""
+        return str(self.model.config.get("country") or "CN")
+
     def needed_roles(self, available: Sequence[str]) -> list[str]:
         """Roles whose standardized columns the model or the blocking keys read."""
         return [r for r in available if r not in schema.PASS_THROUGH_ROLES]

@@ -323,13 +323,17 @@ class RecordStore:
         for role, value in values.items():
             if role in ("dob", "postcode"):
                 derived.update(
-                    standardize_mod.standardize_records(pd.DataFrame({role: [value]}), [role])
+                    standardize_mod.standardize_records(
+                        pd.DataFrame({role: [value]}), [role], country=scorer.country
+                    )
                     .iloc[0]
                     .to_dict()
                 )
             else:
                 derived.update(
-                    standardize_mod.derive_value(role, standardize_mod.scalar_to_text(value))
+                    standardize_mod.derive_value(
+                        role, standardize_mod.scalar_to_text(value), scorer.country
+                    )
                 )
         key = None
         own_rid = None
@@ -667,7 +671,9 @@ class RecordStore:
     ) -> Probes:
         """Standardize the records and make their scoring rows (payload, keys)."""
         if derived is None:
-            derived = standardize_mod.standardize_records(work, scorer.needed_roles(work.columns))
+            derived = standardize_mod.standardize_records(
+                work, scorer.needed_roles(work.columns), country=scorer.country
+            )
         n = len(work)
         keys = (
             np.array([store_key(self._state["multi"], "records", i) for i in ids], dtype=object)

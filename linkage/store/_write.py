@@ -79,6 +79,14 @@ def build_store(
     ctx = getattr(result, "_context", None)
     if ctx is None or result.model is None:
         raise StoreError("a store is made from a linked result of two or more records")
+    extras = result.model.config.get("extras") or []
+    if extras:
+        columns = ", ".join(f"{e['column']!r} ({e['kind']})" for e in extras)
+        raise StoreError(
+            f"the model compares columns no role claims ({columns}); the record store checks "
+            "roles only. Link with those columns mapped to roles, or left out "
+            "(comparisons={'extra_1': None, ...}), then build the store"
+        )
     source_queue = result.queue
     if path is None:
         if source_queue is None or source_queue.path is None:
@@ -354,7 +362,9 @@ def add_batch(
     if erased.any():
         work, ids, keys = work[~erased].reset_index(drop=True), ids[~erased], keys[~erased]
     with timer(timings, "standardize"):
-        derived = standardize_mod.standardize_records(work, scorer.needed_roles(work.columns))
+        derived = standardize_mod.standardize_records(
+            work, scorer.needed_roles(work.columns), country=scorer.country
+        )
     with timer(timings, "candidates"):
         probes = store._prepare(con, work, ids, scorer, derived=derived)
         probes.keys = keys
@@ -980,7 +990,9 @@ def edit_record(
         ).fetchall()[0][0]
         > 1
     )
-    derived = standardize_mod.standardize_records(work, scorer.needed_roles(work.columns))
+    derived = standardize_mod.standardize_records(
+        work, scorer.needed_roles(work.columns), country=scorer.country
+    )
     rid = int(row["rid"])
     probes = store._prepare(con, work, ids, scorer, known_ids=True, derived=derived)
     with store.queue._transaction() as tx:
