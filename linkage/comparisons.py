@@ -555,11 +555,6 @@ def email_domain_comparison() -> ComparisonCreator:
     )
 
 
-def city_comparison() -> ComparisonCreator:
-    """City: null / same city (tf) / anything else."""
-    return _exact_then("city", "city_clean", "city", term_frequency_adjustments=True)
-
-
 def birth_place_comparison() -> ComparisonCreator:
     """Place of birth: null / exact (tf) / Jaro-Winkler >= 0.9 / anything else."""
     return _exact_then(

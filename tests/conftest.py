@@ -32,6 +32,29 @@ def shared():
     return shared_data
 
 
+#: The Chicago sites' headers renamed as a CRM export names them (the shared data README).
+CHICAGO_HEADERS = {
+    "Site name": "Company Name",
+    "Address": "Address",
+    "Zip": "Zip",
+    "Phone": "Phone",
+    "Email Address": "Email",
+    "Website": "Website",
+    "Program Name": "Program Name",
+    "Center Director": "Contact Name",
+}
+
+
+@pytest.fixture(scope="session")
+def chicago_sites(shared):
+    """The real Chicago sites as a CRM export (``Id``, ``Source`` and the renamed
+    columns), and the whole file with its truth (``True Id``)."""
+    import pandas as pd
+
+    df = pd.read_csv(shared("real/chicago_early_childhood.csv"), dtype=str)
+    return df[["Id", "Source", *CHICAGO_HEADERS]].rename(columns=CHICAGO_HEADERS), df
+
+
 @pytest.fixture(scope="session")
 def sample():
     from linkage.datasets import load_sample

@@ -89,26 +89,9 @@ def test_historical_50k(shared) -> None:
     assert accuracy["clustered"].f1 >= 0.85, accuracy
 
 
-def _chicago(shared) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The Chicago sites with headers as a CRM export names them (the shared README), and
-    the file with its truth."""
-    df = pd.read_csv(shared("real/chicago_early_childhood.csv"), dtype=str)
-    headers = {
-        "Site name": "Company Name",
-        "Address": "Address",
-        "Zip": "Zip",
-        "Phone": "Phone",
-        "Email Address": "Email",
-        "Website": "Website",
-        "Program Name": "Program Name",
-        "Center Director": "Contact Name",
-    }
-    return df[["Id", "Source", *headers]].rename(columns=headers), df
-
-
 @pytest.mark.slow
-def test_chicago_sites_real_data_above_splink_by_hand(shared) -> None:
-    records, truth = _chicago(shared)
+def test_chicago_sites_real_data_above_splink_by_hand(chicago_sites) -> None:
+    records, truth = chicago_sites
     result = linkage.link(records)
     assert result.level == "organization"
     accuracy = evaluate(result, "True Id", truth)

@@ -303,21 +303,10 @@ def test_a_list_of_company_names_alone_trains_with_a_named_fallback(sample) -> N
     assert LinkageModel.from_dict(model.to_dict()).training_log_ == log
 
 
-def test_the_chicago_directory_trains_and_every_parameter_is_a_probability(shared) -> None:
+def test_the_chicago_directory_trains_and_every_parameter_is_a_probability(chicago_sites) -> None:
     """A real file (early childhood sites, Chicago): on it the deterministic rules could
     find no pair, and EM's log2 of a prior of 0 raised ``math domain error``."""
-    df = pd.read_csv(shared("real/chicago_early_childhood.csv"), dtype=str)
-    headers = {
-        "Site name": "Company Name",
-        "Address": "Address",
-        "Zip": "Zip",
-        "Phone": "Phone",
-        "Email Address": "Email",
-        "Website": "Website",
-        "Program Name": "Program Name",
-        "Center Director": "Contact Name",
-    }
-    records = df[["Id", "Source", *headers]].rename(columns=headers)
+    records, _ = chicago_sites
     result = linkage.link(records)
     assert sorted(result.entities["Id"]) == sorted(records["Id"])
     log = result.model.training_log_

@@ -360,3 +360,4 @@ def test_a_saved_model_scores_a_file_whose_column_is_blank(sample, sample_result
     again = linkage.link(records, model=sample_result.model)
     assert len(again.entities) == len(records)
     assert (again.pairs["gamma_mobile"] == -1).all()  # the null level, no crash
+    assert "mobile carries nothing in this data" in " ".join(again.roles["records"].notes)

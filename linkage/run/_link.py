@@ -161,11 +161,23 @@ def link(
     extras = _common_extras(mappings)
     work = _working_frame(frames, mappings, role_set)
     notes = [f"entity level: {level} ({level_reason})"]
-    if model is None and len(work) > 1:
-        role_set, dropped = _roles_that_carry_something(work, role_set)
-        notes += [f"{role} left out of matching: {why}" for role, why in dropped.items()]
+    if len(work) > 1:
+        kept, dropped = _roles_that_carry_something(work, role_set)
+        if model is None:
+            role_set = kept
+            notes += [f"{role} left out of matching: {why}" for role, why in dropped.items()]
+        else:
+            # A trained model keeps its comparisons: an empty column scores every pair at
+            # that comparison's null level (no evidence either way).
+            notes += [
+                f"{role} carries nothing in this data ({why}): its comparison is null for "
+                "every pair"
+                for role, why in dropped.items()
+            ]
     mappings[first] = dataclasses.replace(mappings[first], notes=(*mappings[first].notes, *notes))
-    logger.info("input %r: %s", first, "; ".join(notes))
+    logger.info("input %r: %s", first, notes[0])
+    for note in notes[1:]:
+        logger.warning("input %r: %s", first, note)
     keys = _sync.record_keys(work, multi)
     project.check_data([mappings[name].roles["record_id"] for name in frames], list(frames), keys)
     if survivorship_rules is not None:
@@ -530,7 +542,6 @@ def _roles_that_carry_something(
         if distinct < 2:
             kept.discard(role)
             dropped[role] = "blank in every row" if distinct == 0 else "one value in every row"
-            logger.warning("role %s left out of matching: %s", role, dropped[role])
     return kept, dropped
 
 
