@@ -57,6 +57,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument(
+        "--level",
+        choices=["person", "organization"],
+        help="what a record is (default: chosen from the columns, and printed)",
+    )
+    run.add_argument(
+        "--country",
+        metavar="CC",
+        help="country of phone numbers written without +CC, e.g. CN, US, GB "
+        "(default: the one in which most numbers are valid)",
+    )
+    run.add_argument(
         "--project", type=Path, help="project file for the review queue and stable entity ids"
     )
     run.add_argument(
@@ -120,7 +131,12 @@ def _run(args: argparse.Namespace) -> int:
         roles[role.strip()] = column
     started = time.perf_counter()
     result = linkage.link(
-        args.input, roles=roles or None, seed=args.seed, queue=getattr(args, "project", None)
+        args.input,
+        roles=roles or None,
+        seed=args.seed,
+        queue=getattr(args, "project", None),
+        level=args.level,
+        country=args.country,
     )
     print(_detected(result))
     print(result.summary())

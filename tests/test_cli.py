@@ -39,3 +39,15 @@ def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys) -> None:
     assert main(["run", str(tmp_path / "missing.csv"), "-o", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "x.csv"), "-o", str(tmp_path), "--role", "oops"]) == 2
+
+
+def test_run_chooses_and_prints_the_level_and_takes_a_country(sample, tmp_path, capsys) -> None:
+    source = tmp_path / "accounts.csv"
+    sample.head(800)[["lead_id", "company", "phone", "address", "city"]].to_csv(
+        source, index=False
+    )
+    assert main(["run", str(source), "-o", str(tmp_path / "out")]) == 0
+    assert "entity level: organization" in capsys.readouterr().out
+    args = ["run", str(source), "-o", str(tmp_path / "o2"), "--level", "person"]
+    assert main([*args, "--country", "CN"]) == 0
+    assert "entity level: person (given)" in capsys.readouterr().out
