@@ -175,14 +175,9 @@ def test_an_import_says_how_sure_each_assignment_is(leads, store) -> None:
     assert {"decision", "match_weight"} <= set(added.entities.columns)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: store.add of two or more records in which a blocking column is empty on "
-    "every row (a web-form export with only name and mobile: no email) raises "
-    "AttributeError('Can only use .str accessor...') in block_keys: an all-null first part "
-    "of a two-column rule maps to a float Series before .str.cat",
-)
 def test_an_import_of_sparse_web_form_leads(store) -> None:
+    """Two or more records in which a field of a two-field blocking rule is empty in every
+    row (web-form leads: name and mobile, no email) used to raise AttributeError."""
     form = pd.DataFrame(
         [
             {"lead_id": "F1", "name": "欧阳娜娜", "mobile": "13905713682"},

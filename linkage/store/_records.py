@@ -146,11 +146,14 @@ def block_keys(
         present = np.ones(len(derived), dtype=bool)
         for part in parts:
             present &= part.notna().to_numpy()
-        texts = [part.map(key_text, na_action="ignore") for part in parts]
-        values = texts[0] if len(texts) == 1 else texts[0].str.cat(texts[1:], sep="|")
-        blocked = guarded.get(rule.key_column, set())
         positions = np.flatnonzero(present)
-        texts_present = values.to_numpy(dtype=object)[positions].tolist()
+        if not len(positions):
+            continue  # a field of the rule is empty in every row (web-form leads)
+        columns = [part.to_numpy(dtype=object)[positions] for part in parts]
+        texts_present = [
+            "|".join(key_text(column[i]) for column in columns) for i in range(len(positions))
+        ]
+        blocked = guarded.get(rule.key_column, set())
         for position, value in zip(positions.tolist(), texts_present, strict=True):
             if value in blocked:
                 continue
