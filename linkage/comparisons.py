@@ -23,6 +23,7 @@ import splink.comparison_library as cl
 
 from linkage._splink import ComparisonCreator
 from linkage.errors import ConfigError
+from linkage.roles import REGISTRY
 
 # Comparison output names are fixed: decisions and routing rules refer to them
 # (``gamma_mobile``, ``gamma_company`` ...).
@@ -714,30 +715,40 @@ def _number_bands(
     )
 
 
-# role -> (comparison name, builder). The location comparison serves city and province.
-_DEFAULTS: dict[str, tuple[str, Callable[[], ComparisonCreator]]] = {
-    "credit_code": ("credit_code", credit_code_comparison),
-    "person_name": ("person_name", person_name_comparison),
-    "first_name": ("first_name", first_name_comparison),
-    "last_name": ("last_name", last_name_comparison),
-    "mobile": ("mobile", mobile_comparison),
-    "phone": ("phone", phone_comparison),
-    "email": ("email", email_comparison),
-    "wechat_unionid": ("wechat_unionid", wechat_comparison),
-    "national_id": ("national_id", national_id_comparison),
-    "dob": ("dob", dob_comparison),
-    "city": ("location", location_comparison),
-    "province": ("location", location_comparison),
-    "address": ("address", address_comparison),
-    "postcode": ("postcode", postcode_comparison),
-    "gender": ("gender", gender_comparison),
-    "job_title": ("job_title", job_title_comparison),
-    "middle_name": ("middle_name", middle_name_comparison),
-    "birth_year": ("birth_year", birth_year_comparison),
-    "birth_place": ("birth_place", birth_place_comparison),
-    "website": ("website", website_comparison),
-    "fax": ("fax", fax_comparison),
+#: comparison name -> its builder (a role's comparison is named in :mod:`linkage.roles`).
+#: The location comparison serves city and province.
+BUILDERS: dict[str, Callable[[], ComparisonCreator]] = {
+    "credit_code": credit_code_comparison,
+    "person_name": person_name_comparison,
+    "first_name": first_name_comparison,
+    "last_name": last_name_comparison,
+    "mobile": mobile_comparison,
+    "phone": phone_comparison,
+    "email": email_comparison,
+    "wechat_unionid": wechat_comparison,
+    "national_id": national_id_comparison,
+    "dob": dob_comparison,
+    "location": location_comparison,
+    "address": address_comparison,
+    "postcode": postcode_comparison,
+    "gender": gender_comparison,
+    "job_title": job_title_comparison,
+    "middle_name": middle_name_comparison,
+    "birth_year": birth_year_comparison,
+    "birth_place": birth_place_comparison,
+    "website": website_comparison,
+    "fax": fax_comparison,
 }
+
+# role -> (comparison name, builder), person level, from the registry.
+_DEFAULTS: dict[str, tuple[str, Callable[[], ComparisonCreator]]] = {
+    role.name: (role.comparison, BUILDERS[role.comparison])
+    for role in REGISTRY
+    if role.comparison is not None
+}
+
+# Roles judged together as the person level's one account comparison.
+_ACCOUNT_ROLES = {role.name for role in REGISTRY if role.account_field}
 
 
 def default_comparisons(
@@ -779,7 +790,7 @@ def default_comparisons(
     # With a company, company-level fields are judged together as one account comparison.
     elif "company" in roles or "credit_code" in roles:
         comparisons["account"] = account_comparison(roles)
-        roles -= {"company", "credit_code", "address", "city", "province", "website"}
+        roles -= _ACCOUNT_ROLES
     for role, (name, builder) in _DEFAULTS.items():
         if role in roles and name not in comparisons:
             if name == "location":
@@ -809,17 +820,7 @@ def default_comparisons(
 
 
 # Roles the organization level compares with its own comparisons.
-_ORGANIZATION_ROLES = {
-    "company",
-    "credit_code",
-    "address",
-    "phone",
-    "mobile",
-    "website",
-    "email",
-    "city",
-    "province",
-}
+_ORGANIZATION_ROLES = {role.name for role in REGISTRY if role.organization_comparison}
 
 
 def _organization_comparisons(roles: set[str], columns: set[str]) -> dict[str, ComparisonCreator]:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -24,259 +25,24 @@ from typing import Any
 import pandas as pd
 
 from linkage.errors import InputError, SchemaError
+from linkage.roles import REGISTRY
 
-#: Every role ``linkage`` understands, with what it means.
-ROLES: dict[str, str] = {
-    "record_id": "unique id of the input record",
-    "company": "company / account name",
-    "credit_code": "unified social credit code (统一社会信用代码)",
-    "person_name": "full person name, Chinese or latin",
-    "first_name": "given name",
-    "last_name": "family name",
-    "mobile": "mobile phone",
-    "phone": "landline / switchboard phone",
-    "email": "email address",
-    "wechat_unionid": "WeChat UnionID",
-    "national_id": "personal id number (身份证号, social security number)",
-    "dob": "date of birth",
-    "gender": "gender",
-    "job_title": "job title / position / occupation",
-    "province": "province or state",
-    "city": "city",
-    "address": "street address",
-    "postcode": "postcode",
-    "source": "source channel (web form, trade show, ...)",
-    "created_at": "record creation timestamp",
-    "updated_at": "record last-update timestamp",
-    "owner": "sales rep / owner of the record",
-    "website": "website or web domain",
-    "fax": "fax number",
-    "latitude": "latitude (decimal degrees)",
-    "longitude": "longitude (decimal degrees)",
-    "middle_name": "middle name or initial",
-    "birth_year": "year of birth",
-    "birth_place": "place of birth",
-}
+#: Every role ``linkage`` understands, with what it means (from :mod:`linkage.roles`).
+ROLES: dict[str, str] = {role.name: role.description for role in REGISTRY}
 
 #: The two entity levels: a record is a person (a lead, a contact) or an organization (an
 #: account, a customer company, a site).
 LEVELS = ("person", "organization")
 
 #: Roles carried through untouched: they play no part in matching.
-PASS_THROUGH_ROLES: tuple[str, ...] = ("record_id", "source", "owner")
+PASS_THROUGH_ROLES: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.standardizer == "pass")
 
 #: Roles without a dedicated standardizer: their ``<role>_clean`` column is the value
 #: NFKC-normalized, trimmed and lower-cased (``linkage.standardize.simple_text``).
-SIMPLE_ROLES: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "national_id",
-    "gender",
-    "job_title",
-    "middle_name",
-    "birth_year",
-    "birth_place",
-    "fax",
-)
+SIMPLE_ROLES: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.standardizer == "simple")
 
-# Normalized header -> role. Headers are normalized by _normalize_header (NFKC, lower case,
-# spaces, underscores, dashes and dots removed), so "Mobile Phone", "mobile_phone" and
-# "MOBILE-PHONE" are one key.
-_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "record_id": (
-        "id",
-        "recordid",
-        "leadid",
-        "customerid",
-        "contactid",
-        "accountid",
-        "uniqueid",
-        "recid",
-        "线索id",
-        "线索编号",
-        "客户id",
-        "客户编号",
-        "联系人id",
-        "记录id",
-        "编号",
-    ),
-    "company": (
-        "company",
-        "companyname",
-        "account",
-        "accountname",
-        "organization",
-        "organisation",
-        "organizationname",
-        "organisationname",
-        "org",
-        "orgname",
-        "businessname",
-        "legalname",
-        "sitename",
-        "facilityname",
-        "employer",
-        "公司",
-        "公司名称",
-        "企业名称",
-        "企业",
-        "客户名称",
-        "单位",
-        "单位名称",
-        "工作单位",
-        "所属公司",
-        "客户公司",
-    ),
-    "credit_code": (
-        "creditcode",
-        "uscc",
-        "unifiedsocialcreditcode",
-        "socialcreditcode",
-        "taxid",
-        "统一社会信用代码",
-        "信用代码",
-        "社会信用代码",
-        "税号",
-        "纳税人识别号",
-    ),
-    "person_name": (
-        "name",
-        "fullname",
-        "contactname",
-        "personname",
-        "leadname",
-        "customername",
-        "姓名",
-        "联系人",
-        "联系人姓名",
-        "客户姓名",
-        "名字",
-    ),
-    "first_name": ("firstname", "givenname", "forename", "名"),
-    "middle_name": ("middlename", "middleinitial", "middle", "中间名"),
-    "last_name": ("lastname", "surname", "familyname", "姓"),
-    "mobile": (
-        "mobile",
-        "mobilephone",
-        "mobileno",
-        "mobilenumber",
-        "cell",
-        "cellphone",
-        "手机",
-        "手机号",
-        "手机号码",
-        "移动电话",
-    ),
-    "phone": (
-        "phone",
-        "telephone",
-        "tel",
-        "landline",
-        "officephone",
-        "workphone",
-        "phonenumber",
-        "businessphone",
-        "电话",
-        "座机",
-        "固定电话",
-        "办公电话",
-        "公司电话",
-        "联系电话",
-        "总机",
-    ),
-    "email": ("email", "emailaddress", "mail", "邮箱", "电子邮箱", "邮件", "电子邮件", "邮箱地址"),
-    "wechat_unionid": ("unionid", "wechatunionid", "wxunionid", "微信unionid"),
-    "national_id": (
-        "nationalid",
-        "idnumber",
-        "idcard",
-        "idcardnumber",
-        "ssn",
-        "socsecid",
-        "身份证",
-        "身份证号",
-        "身份证号码",
-        "证件号码",
-    ),
-    "dob": ("dob", "dateofbirth", "birthdate", "birthday", "出生日期", "生日"),
-    "birth_year": ("birthyear", "yearofbirth", "yob", "出生年份", "出生年"),
-    "birth_place": ("birthplace", "placeofbirth", "出生地", "籍贯"),
-    "gender": ("gender", "sex", "性别"),
-    "job_title": ("title", "jobtitle", "position", "occupation", "role", "职位", "职务", "岗位"),
-    "province": ("province", "state", "region", "省", "省份", "所在省份"),
-    "city": ("city", "town", "suburb", "municipality", "城市", "市", "所在城市"),
-    "address": (
-        "address",
-        "addr",
-        "streetaddress",
-        "address1",
-        "addressline1",
-        "street",
-        "地址",
-        "详细地址",
-        "公司地址",
-        "通讯地址",
-        "办公地址",
-    ),
-    "postcode": ("postcode", "zipcode", "zip", "postalcode", "postal", "邮编", "邮政编码"),
-    "website": (
-        "website",
-        "web",
-        "url",
-        "homepage",
-        "webaddress",
-        "websiteurl",
-        "网址",
-        "网站",
-        "官网",
-    ),
-    "fax": ("fax", "faxnumber", "faxno", "传真", "传真号码"),
-    "latitude": ("lat", "latitude", "纬度"),
-    "longitude": ("lng", "lon", "long", "longitude", "经度"),
-    "source": (
-        "source",
-        "channel",
-        "leadsource",
-        "sourcechannel",
-        "来源",
-        "渠道",
-        "来源渠道",
-        "线索来源",
-    ),
-    "created_at": (
-        "createdat",
-        "created",
-        "createtime",
-        "createddate",
-        "creationdate",
-        "createdon",
-        "创建时间",
-        "创建日期",
-        "录入时间",
-    ),
-    "updated_at": (
-        "updatedat",
-        "updated",
-        "updatetime",
-        "modifiedat",
-        "lastmodified",
-        "lastmodifieddate",
-        "modifiedon",
-        "更新时间",
-        "修改时间",
-        "最后修改时间",
-    ),
-    "owner": (
-        "owner",
-        "salesrep",
-        "accountowner",
-        "leadowner",
-        "负责人",
-        "销售",
-        "所属销售",
-        "跟进人",
-    ),
-}
+# Normalized header -> role: the registry's header words.
+_HEADER_ALIASES: dict[str, tuple[str, ...]] = {r.name: r.headers for r in REGISTRY}
 
 # Row numbers, not ids: used as the record id only when no other id column is there.
 _ROW_NUMBER_HEADERS = ("序号", "no", "rowno", "rownumber", "row", "index", "#", "行号")
@@ -290,34 +56,14 @@ _ALIAS_TO_ROLE: dict[str, str] = {
 _ALIAS_TO_ROLE.update({header: "record_id" for header in _ROW_NUMBER_HEADERS})
 
 #: Roles that identify a person or a company; at least one must be present to match on.
-MATCHING_ROLES = (
-    "company",
-    "credit_code",
-    "person_name",
-    "first_name",
-    "last_name",
-    "mobile",
-    "phone",
-    "email",
-    "wechat_unionid",
-    "national_id",
-    "dob",
-    "address",
-    "website",
-    "fax",
-    "latitude",
-    "middle_name",
-    "birth_year",
-    "birth_place",
-    "postcode",
-)
+MATCHING_ROLES: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.matching)
 
 #: Roles that name a person: without one (or with one that is mostly blank) the records
 #: are organizations.
 PERSON_NAME_ROLES = ("person_name", "first_name", "last_name")
 
 #: Roles that identify a person rather than an organization.
-PERSON_IDENTIFIER_ROLES = ("mobile", "wechat_unionid", "national_id", "dob", "birth_year")
+PERSON_IDENTIFIER_ROLES = tuple(r.name for r in REGISTRY if r.identifies_person)
 
 
 def _normalize_header(header: object) -> str:
@@ -446,6 +192,7 @@ def resolve_roles(
             taken.add(detected.roles[role])
             detected_roles.append(role)
     notes: list[str] = []
+    unused: dict[str, str] = {}
     # A full name beside its parts: the parts win (structured beats free text that may hold
     # titles and epithets, "thomas clifford, 1st baron clifford"), unless the user chose.
     if (
@@ -457,9 +204,11 @@ def resolve_roles(
             f"full-name column {merged['person_name']!r} left aside: first and last name "
             f"columns ({merged['first_name']!r}, {merged['last_name']!r}) are compared instead"
         )
-        del merged["person_name"]
+        unused[str(merged.pop("person_name"))] = "a full name beside first and last name columns"
         detected_roles.remove("person_name")
-    return RoleMapping(roles=merged, detected=tuple(detected_roles), notes=tuple(notes))
+    return RoleMapping(
+        roles=merged, detected=tuple(detected_roles), notes=tuple(notes), unused=unused
+    )
 
 
 def _closest(name: str, candidates: list[str]) -> str:
@@ -572,9 +321,7 @@ def validate_records(df: pd.DataFrame, mapping: RoleMapping) -> RoleMapping:
         column = roles[role]
         if df[column].isna().all():
             notes.append(f"column {column!r} ({role}) is empty in every row: it cannot help")
-    return RoleMapping(
-        roles=roles, detected=mapping.detected, generated_id=generated, notes=tuple(notes)
-    )
+    return dataclasses.replace(mapping, roles=roles, generated_id=generated, notes=tuple(notes))
 
 
 def _unused_name(df: pd.DataFrame, base: str) -> str:
@@ -596,8 +343,9 @@ def _stable_ids(df: pd.DataFrame) -> pd.Series:
 
 # -- columns no header names -------------------------------------------------------------
 
-# A column whose values look like one of these takes the role, when the role is free.
-_ROLE_OF_KIND = {"phone": "phone", "email": "email", "website": "website"}
+# A column whose values look like one of these takes the role, when the role is free
+# (a phone-like column may also be a mobile: see _role_from_values).
+_ROLE_OF_KIND = {r.value_kind: r.name for r in REGISTRY if r.value_kind and r.name != "mobile"}
 
 
 def profile_columns(df: pd.DataFrame, mapping: RoleMapping) -> RoleMapping:
@@ -626,15 +374,9 @@ def profile_columns(df: pd.DataFrame, mapping: RoleMapping) -> RoleMapping:
         )
     taken = set(roles.values())
     extras: list[ExtraColumn] = []
-    unused: dict[str, str] = {}
-    left_aside = {
-        note.split("'")[1] for note in mapping.notes if note.startswith("full-name column")
-    }
+    unused = dict(mapping.unused)
     for column in df.columns:
-        if column in taken:
-            continue
-        if column in left_aside:
-            unused[str(column)] = "a full name beside first and last name columns"
+        if column in taken or str(column) in unused:
             continue
         profile = profile_column(column, df[column])
         if profile.kind == "unused":

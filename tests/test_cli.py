@@ -43,9 +43,7 @@ def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys) -> None:
 
 def test_run_chooses_and_prints_the_level_and_takes_a_country(sample, tmp_path, capsys) -> None:
     source = tmp_path / "accounts.csv"
-    sample.head(800)[["lead_id", "company", "phone", "address", "city"]].to_csv(
-        source, index=False
-    )
+    sample.head(800)[["lead_id", "company", "phone", "address", "city"]].to_csv(source, index=False)
     assert main(["run", str(source), "-o", str(tmp_path / "out")]) == 0
     assert "entity level: organization" in capsys.readouterr().out
     args = ["run", str(source), "-o", str(tmp_path / "o2"), "--level", "person"]
