@@ -48,10 +48,20 @@ def _pairs_in_groups(*keys: np.ndarray) -> int:
     return int((counts.astype(np.int64) * (counts - 1) // 2).sum())
 
 
+def _truth_codes(truth: Sequence) -> np.ndarray:
+    """Codes of the true clusters; a record without a true cluster is alone in its own
+    (unlabelled records are not one customer)."""
+    codes = pd.factorize(pd.Series(truth))[0]
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
+
+
 def clustered_accuracy(entity_ids: Sequence, truth: Sequence) -> Accuracy:
-    """Pairs inside predicted entities against pairs inside true clusters (same order)."""
+    """Pairs inside predicted entities against pairs inside true clusters (same order).
+    A record without a true cluster (None, NaN) counts as alone in its own."""
     entity_codes = pd.factorize(pd.Series(entity_ids))[0]
-    truth_codes = pd.factorize(pd.Series(truth))[0]
+    truth_codes = _truth_codes(truth)
     if len(entity_codes) != len(truth_codes):
         raise InputError("entity ids and truth must have one value per record")
     return Accuracy(
@@ -70,12 +80,26 @@ def pairwise_accuracy(
         pairs_l, pairs_r: record ids of the pairs predicted to match.
         record_ids, truth: every record's id and its true cluster.
     """
-    lookup = pd.Series(np.asarray(truth), index=pd.Index(np.asarray(record_ids)))
+    ids, truth_values = np.asarray(record_ids), np.asarray(truth)
+    if len(ids) != len(truth_values):
+        raise InputError(
+            f"record ids and truth must have one value per record ({len(ids)} ids, "
+            f"{len(truth_values)} truth values)"
+        )
+    codes = _truth_codes(truth_values)
+    lookup = pd.Series(codes, index=pd.Index(ids))
     if not lookup.index.is_unique:
         raise InputError("record ids must be unique to evaluate against truth")
+    pair_ids = pd.Index(np.concatenate([np.asarray(pairs_l), np.asarray(pairs_r)]))
+    unknown = pair_ids[~pair_ids.isin(lookup.index)]
+    if len(unknown):
+        raise InputError(
+            f"{len(unknown)} predicted pair id(s) are not among the record ids, e.g. "
+            f"{list(unknown[:3])}: are ids text on one side and numbers on the other?"
+        )
     left = lookup.reindex(np.asarray(pairs_l)).to_numpy()
     right = lookup.reindex(np.asarray(pairs_r)).to_numpy()
-    truth_codes = pd.factorize(pd.Series(truth))[0]
+    truth_codes = codes
     return Accuracy(
         true_positives=int((left == right).sum()),
         predicted=len(left),

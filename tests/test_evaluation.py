@@ -71,12 +71,6 @@ def test_clustered_needs_one_value_per_record() -> None:
         clustered_accuracy(["E1", "E1", "E2"], TRUTH)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: clustered_accuracy factorizes missing truth (None/NaN) to one code, so every "
-    "record without a true id counts as one true customer (here 2 unlabelled records make a "
-    "true pair out of nothing); evaluate() hits this for ids missing from `records`",
-)
 def test_records_without_truth_are_not_one_customer() -> None:
     entities = ["E1", "E1", "E2", "E3"]
     truth = ["wang", "wang", None, None]
@@ -141,21 +135,11 @@ def test_pairwise_needs_unique_record_ids() -> None:
         pairwise_accuracy(["L1"], ["L2"], ["L1", "L1", "L2"], ["wang", "wang", "li"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: pairwise_accuracy builds its lookup with pd.Series(truth, index=record_ids), "
-    "so ids and truth of different lengths raise a bare pandas ValueError, not InputError",
-)
 def test_pairwise_needs_one_truth_per_record() -> None:
     with pytest.raises(InputError):
         pairwise_accuracy(["L1"], ["L2"], RECORDS, TRUTH[:-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a predicted pair naming an id that is not among record_ids (e.g. ids read as "
-    "int on one side and str on the other) is silently scored as a false positive",
-)
 def test_pairwise_refuses_ids_it_does_not_know() -> None:
     with pytest.raises(InputError):
         # the same records, ids as numbers in the pairs and as text in the truth

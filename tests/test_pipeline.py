@@ -361,3 +361,13 @@ def test_a_saved_model_scores_a_file_whose_column_is_blank(sample, sample_result
     assert len(again.entities) == len(records)
     assert (again.pairs["gamma_mobile"] == -1).all()  # the null level, no crash
     assert "mobile carries nothing in this data" in " ".join(again.roles["records"].notes)
+
+
+def test_scoring_with_new_thresholds_leaves_the_callers_model_unchanged(sample, sample_result):
+    model = sample_result.model
+    before = model.to_dict()
+    again = linkage.link(
+        sample, model=model, thresholds=linkage.Thresholds(review=-2.0, auto_merge=3.0)
+    )
+    assert again.model.policy.thresholds.auto_merge == 3.0
+    assert model.to_dict() == before

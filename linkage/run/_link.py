@@ -309,9 +309,15 @@ def link(
     else:
         trained = model
         if thresholds is not None or routing_rules is not None:
-            trained.policy = decisions.DecisionPolicy(
-                thresholds=thresholds or trained.policy.thresholds,
-                rules=tuple(routing_rules) if routing_rules is not None else trained.policy.rules,
+            # A new model with the new policy: the caller's model is never changed.
+            trained = model_mod.LinkageModel(
+                settings=model.settings_,
+                policy=decisions.DecisionPolicy(
+                    thresholds=thresholds or model.policy.thresholds,
+                    rules=tuple(routing_rules) if routing_rules is not None else model.policy.rules,
+                ),
+                config=model.config,
+                training_log=model.training_log_,
             )
         settings = dict(trained.settings_)
         settings["blocking_rules_to_generate_predictions"] = [
