@@ -275,27 +275,58 @@ def phone_comparison() -> ComparisonCreator:
     )
 
 
-def email_comparison() -> ComparisonCreator:
+def email_comparison(name_key: str | None = None) -> ComparisonCreator:
     """Email address.
+
+    Most work addresses are the person's name in pinyin (``fenghua@``, ``hua.feng@``,
+    ``fhua@``): two namesakes at two companies share that local part. Counted beside the
+    name it would be the name's evidence twice (Fellegi-Sunter takes fields as independent),
+    and it merged namesakes at different companies with different phones (issue 13). So
+    with ``name_key``, a local part made of nothing but both records' name (its syllables
+    and initials, no digits) is no evidence either way: the name comparison already counted
+    it. A local part the name does not explain (``fh1985``, ``wang.lei.sh``) still counts.
+
+    Args:
+        name_key: the standardized column holding the person's name in pinyin, syllables
+            sorted and space-separated (``person_name_key``: ``冯华`` -> ``feng hua``), when
+            the data has a name; ``None`` leaves level 3 out.
 
     Levels:
         1. null (missing, invalid or a placeholder such as ``test@test.com``)
         2. exact, term-frequency adjusted
-        3. same local part, different domain (``zhangwei@huaxin.com`` ~ ``zhangwei@qq.com``)
-        4. local parts Jaro-Winkler >= 0.88 at the same domain (a typo)
-        5. anything else (a colleague's address at the same company domain is no evidence
+        3. (with ``name_key``) same local part, another domain (not a typo of a company
+           domain), the local part only both records' name (``fenghua@anrui.cn`` ~
+           ``fenghua@dinghaicheng.cn`` for two 冯华): a null level, no evidence beyond
+           the name
+        4. same local part, different domain (``zhangwei@huaxin.com`` ~ ``zhangwei@qq.com``)
+        5. local parts Jaro-Winkler >= 0.88 at the same domain (a typo)
+        6. anything else (a colleague's address at the same company domain is no evidence
            for the person; the account comparison covers the company)
     """
+    same_local = '"email_local_l" = "email_local_r" AND length("email_local_l") >= 4'
+    # A company domain one typo away (marshall.com ~ marsahmll.com) is the same mailbox:
+    # the address, not the name, agrees. Free-mail domains alike (163.com, 126.com) are
+    # two providers (their company_domain is null); their typos are invalid already.
+    domain_typo = (
+        'coalesce(jaro_winkler_similarity("company_domain_l", "company_domain_r") >= 0.9, false)'
+    )
+    name_levels = []
+    if name_key is not None:
+        name_levels.append(
+            cll.CustomLevel(
+                f"{same_local} AND NOT ({domain_typo}) AND {_local_part_is_name(name_key, 'l')} "
+                f"AND {_local_part_is_name(name_key, 'r')}",
+                label_for_charts="same local part, only the name",
+            ).configure(is_null_level=True)
+        )
     return cl.CustomComparison(
         output_column_name="email",
         comparison_description="email address",
         comparison_levels=[
             cll.NullLevel("email_clean"),
             cll.ExactMatchLevel("email_clean", term_frequency_adjustments=True),
-            cll.CustomLevel(
-                '"email_local_l" = "email_local_r" AND length("email_local_l") >= 4',
-                label_for_charts="same local part",
-            ),
+            *name_levels,
+            cll.CustomLevel(same_local, label_for_charts="same local part"),
             cll.CustomLevel(
                 '"email_domain_l" = "email_domain_r" AND '
                 'jaro_winkler_similarity("email_local_l", "email_local_r") >= 0.88',
@@ -304,6 +335,21 @@ def email_comparison() -> ComparisonCreator:
             cll.ElseLevel(),
         ],
     )
+
+
+def _local_part_is_name(name_key: str, side: str) -> str:
+    """SQL: the left record's email local part, without ``.``, ``_`` and ``-``, is made
+    of nothing but the syllables and initials of the name on ``side`` (``fenghua``,
+    ``hua.feng``, ``feng.h``, ``fhua`` for ``feng hua``). NULL without a name.
+
+    The pattern is built from the key, whose words are letters only (the standardizer's
+    tokens), so it holds no regex syntax but the ``|`` joining them.
+    """
+    key = f'"{name_key}_{side}"'
+    syllables = f"replace({key}, ' ', '|')"
+    initials = rf"replace(regexp_replace({key}, '(\w)\w*', '\1', 'g'), ' ', '|')"
+    local = "regexp_replace(\"email_local_l\", '[._-]', '', 'g')"
+    return f"regexp_full_match({local}, '(?:' || {syllables} || '|' || {initials} || ')+')"
 
 
 def wechat_comparison() -> ComparisonCreator:
@@ -750,6 +796,9 @@ _DEFAULTS: dict[str, tuple[str, Callable[[], ComparisonCreator]]] = {
 # Roles judged together as the person level's one account comparison.
 _ACCOUNT_ROLES = {role.name for role in REGISTRY if role.account_field}
 
+# Roles from which the standardizer derives the person_name_* columns.
+_NAME_ROLES = {"person_name", "first_name", "last_name"}
+
 
 def default_comparisons(
     roles: Iterable[str],
@@ -779,6 +828,8 @@ def default_comparisons(
     """
     roles = set(roles)
     columns = set(columns)
+    # Any name role makes the standardizer derive person_name_key (the email reads it).
+    has_name = "person_name_key" in columns or bool(roles & _NAME_ROLES)
     # With a full name present, first/last name columns are folded into it by the
     # standardizer, so one name comparison is enough.
     if "person_name" in roles:
@@ -795,6 +846,8 @@ def default_comparisons(
         if role in roles and name not in comparisons:
             if name == "location":
                 comparisons[name] = location_comparison("city" in roles, "province" in roles)
+            elif name == "email":
+                comparisons[name] = email_comparison("person_name_key" if has_name else None)
             else:
                 comparisons[name] = builder()
     if {"latitude", "longitude"} <= roles:

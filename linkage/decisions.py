@@ -7,7 +7,8 @@ review: it may be a switchboard or a reassigned number) or *floors* it (company 
 agreeing together is a duplicate). Rules see one flag per comparison:
 
 * ``agree_<comparison>``: the pair agrees on it (a level that counts as real agreement),
-* ``conflict_<comparison>``: both records have a value and the values differ,
+* ``conflict_<comparison>``: both records have a value and the values differ (for the
+  account, also when only the city agrees: :data:`CONFLICT_LEVEL_LABELS`),
 
 and are written as SQL boolean expressions over those flags, so analysts can add their own
 without code. Re-deciding with new thresholds reuses the scores: no retraining, no rescoring.
@@ -162,7 +163,51 @@ def default_rules(comparisons: Iterable[str], level: str = "person") -> list[Rou
                 reason="the names differ: a colleague or a reassigned number is as likely",
             )
         )
+    namesake = _namesake_elsewhere(names, phones)
+    if namesake is not None:
+        rules.append(namesake)
     return rules
+
+
+def _namesake_elsewhere(names: set[str], phones: list[str]) -> RoutingRule | None:
+    """A name agreeing at another company, with another phone, is at most a review.
+
+    China has many 张伟: a namesake at another company matches the name (and often an
+    email local part spelled from it), and nothing else. Whatever the weights add up to,
+    such a pair needs a person (issue 13). "Another company": the account comparison
+    conflicts (every account field both have differs, or only the city agrees: see
+    :data:`CONFLICT_LEVEL_LABELS`). "Another phone": a phone differs and none agrees. A
+    WeChat UnionID or personal id number agreeing names the person, not the name, and
+    lifts the cap.
+
+    On the generator (10,000 leads, seed 11) it holds 2 pairs at review, both namesakes.
+    Counting the account's other weak levels (same address, switchboard) as another
+    company too held 10, 6 of them one person: one company written in English and in
+    Chinese.
+    """
+    if "account" not in names or not phones:
+        return None
+    if "person_name" in names:
+        name_agrees = "agree_person_name"
+    elif {"first_name", "last_name"} <= names:
+        name_agrees = "agree_first_name AND agree_last_name"
+    else:
+        return None
+    phone_differs = " OR ".join(f"conflict_{p.removeprefix('agree_')}" for p in phones)
+    no_phone_agrees = " AND ".join(f"NOT {p}" for p in phones)
+    identifiers = "".join(
+        f" AND NOT agree_{c}" for c in ("wechat_unionid", "national_id") if c in names
+    )
+    return RoutingRule(
+        name="namesake_elsewhere",
+        when=(
+            f"{name_agrees} AND conflict_account AND ({phone_differs}) "
+            f"AND {no_phone_agrees}{identifiers}"
+        ),
+        action="cap",
+        decision="review",
+        reason="only the name agrees: another company and another phone, likely a namesake",
+    )
 
 
 def _organization_rules(names: set[str]) -> list[RoutingRule]:
@@ -206,26 +251,41 @@ class DecisionPolicy:
         )
 
 
-def agreement_levels(splink_settings: dict) -> dict[str, list[int]]:
+class AgreementLevels(dict[str, list[int]]):
+    """comparison name -> the gamma values that count as agreement (a plain dict, as
+    rules and callers always read it), plus ``conflicts``: comparison name -> the gamma
+    values besides 0 ("anything else") that count as a conflict."""
+
+    def __init__(self, agree: dict[str, list[int]], conflicts: dict[str, list[int]]) -> None:
+        super().__init__(agree)
+        self.conflicts = conflicts
+
+
+def agreement_levels(splink_settings: dict) -> AgreementLevels:
     """comparison name -> the gamma values that count as agreement.
 
     Every level between null and "anything else" counts, except where a comparison's weak
     levels are named in :data:`WEAK_LEVEL_LABELS` (a namesake company in another city is
-    not the same company).
+    not the same company). Levels named in :data:`CONFLICT_LEVEL_LABELS` count as a
+    conflict, as "anything else" does (the result's ``conflicts``).
     """
     out: dict[str, list[int]] = {}
+    conflicts: dict[str, list[int]] = {}
     for comparison in splink_settings["comparisons"]:
         name = comparison["output_column_name"]
         levels = [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
         weak = WEAK_LEVEL_LABELS.get(name, ())
+        conflicting = CONFLICT_LEVEL_LABELS.get(name, ())
         values = []
         for position, level in enumerate(levels):
             gamma = len(levels) - 1 - position
             label = level.get("label_for_charts", "")
             if gamma > 0 and label not in weak:
                 values.append(gamma)
+            if gamma > 0 and label in conflicting:
+                conflicts.setdefault(name, []).append(gamma)
         out[name] = values
-    return out
+    return AgreementLevels(out, conflicts)
 
 
 #: Levels that are weak evidence, by comparison and label: they do not count as agreement.
@@ -243,14 +303,28 @@ WEAK_LEVEL_LABELS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Levels that count as a conflict, as "anything else" does, by comparison and label. The
+#: account's "same city": every company field both records have differs, only the city
+#: agrees (two companies in one city). Its other weak levels (same address, switchboard,
+#: a look-alike name) are as often one company written two ways (``信通汽车零部件`` ~
+#: ``Xintong Auto Parts Co., Ltd.``), so they are neither agreement nor conflict.
+CONFLICT_LEVEL_LABELS: dict[str, tuple[str, ...]] = {
+    "account": ("Exact match on city_clean",),
+}
+
 
 def agreement_flags_sql(levels: dict[str, list[int]]) -> str:
-    """SELECT-list fragments defining ``agree_*`` and ``conflict_*`` from ``gamma_*``."""
+    """SELECT-list fragments defining ``agree_*`` and ``conflict_*`` from ``gamma_*``.
+
+    ``conflict_<c>`` is "anything else" (gamma 0), and the levels ``levels.conflicts``
+    names when ``levels`` is an :class:`AgreementLevels`."""
+    conflicts = getattr(levels, "conflicts", {})
     parts = []
     for name, values in levels.items():
         agree = f'"gamma_{name}" IN ({", ".join(map(str, values))})' if values else "false"
+        conflict = ", ".join(map(str, [0, *conflicts.get(name, [])]))
         parts.append(f'coalesce({agree}, false) AS "agree_{name}"')
-        parts.append(f'coalesce("gamma_{name}" = 0, false) AS "conflict_{name}"')
+        parts.append(f'coalesce("gamma_{name}" IN ({conflict}), false) AS "conflict_{name}"')
     return ", ".join(parts)
 
 

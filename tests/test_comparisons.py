@@ -142,6 +142,20 @@ def test_mobile_and_person_name_levels_in_order() -> None:
     ]
 
 
+def test_the_email_reads_the_name_only_when_the_data_has_one() -> None:
+    with_name = _labels(_as_dict(default_comparisons({"person_name", "email"})["email"]))
+    assert with_name[:4] == [
+        "null",
+        "Exact match on email_clean",
+        "null",  # same local part, only the name: no evidence beyond the name
+        "same local part",
+    ]
+    split = _labels(_as_dict(default_comparisons({"first_name", "last_name", "email"})["email"]))
+    assert split == with_name
+    alone = _labels(_as_dict(default_comparisons({"mobile", "email"})["email"]))
+    assert alone == [label for i, label in enumerate(with_name) if i != 2]
+
+
 def test_a_comparison_for_no_column_at_all_is_an_error() -> None:
     with pytest.raises(ConfigError, match="no comparisons"):
         default_comparisons({"record_id", "source", "owner"})
@@ -182,6 +196,15 @@ CRAFTED = [
     {"lead_id": "E4", "email": "zhangwie@huaxin.com"},
     {"lead_id": "E5", "email": "lina@huaxin.com"},  # a colleague at the same domain
     {"lead_id": "E6", "email": "test@test.com"},  # a placeholder
+    # email beside a name: two 冯华 at two companies (issue 13)
+    {"lead_id": "E7", "name": "冯华", "email": "fenghua@anrui.cn"},
+    {"lead_id": "E8", "name": "冯华", "email": "FENGHUA@dinghaicheng.cn"},
+    {"lead_id": "E9", "name": "Hua Feng", "email": "feng.h@anrui.cn"},
+    {"lead_id": "E10", "name": "冯华", "email": "feng.h@qq.com"},
+    {"lead_id": "E11", "name": "冯华", "email": "fenghua85@anrui.cn"},
+    {"lead_id": "E12", "name": "冯华", "email": "fenghua85@qq.com"},
+    {"lead_id": "E13", "email": "fenghua@qq.com"},  # no name
+    {"lead_id": "E14", "name": "冯华", "email": "fenghua@dinghaichegn.cn"},  # a domain typo
     # account
     {"lead_id": "C1", "company": "华信科技(北京)有限公司", "credit_code": "91320104675449383D"},
     {"lead_id": "C2", "company": "北京華信科技有限公司"},
@@ -232,8 +255,8 @@ def crafted(sample, sample_result) -> tuple[pd.DataFrame, linkage.LinkageModel]:
 def _level(crafted, name: str, left: str, right: str) -> str:
     pairs, model = crafted
     row = pairs[
-        ((pairs["record_id_l"] == left) & (pairs["record_id_r"] == right))
-        | ((pairs["record_id_l"] == right) & (pairs["record_id_r"] == left))
+        ((pairs["lead_id_l"] == left) & (pairs["lead_id_r"] == right))
+        | ((pairs["lead_id_l"] == right) & (pairs["lead_id_r"] == left))
     ]
     assert len(row) == 1, (left, right)
     return _gamma_to_label(model, name)[int(row[f"gamma_{name}"].iloc[0])]
@@ -281,7 +304,7 @@ def test_chinese_and_pinyin_forms_of_a_name_agree_at_a_high_level(crafted) -> No
     labels = _gamma_to_label(crafted[1], "person_name")
     by_label = {label: gamma for gamma, label in labels.items()}
     pairs = crafted[0]
-    pinyin = pairs[(pairs["record_id_l"] == "N1") & (pairs["record_id_r"] == "N3")]
+    pinyin = pairs[(pairs["lead_id_l"] == "N1") & (pairs["lead_id_r"] == "N3")]
     gamma = int(pinyin["gamma_person_name"].iloc[0])
     assert gamma == max(labels) - 1
     assert gamma > by_label["pinyin Jaro-Winkler >= 0.88"] > by_label["All other comparisons"]
@@ -301,6 +324,13 @@ def test_chinese_and_pinyin_forms_of_a_name_agree_at_a_high_level(crafted) -> No
         ("E1", "E4", "local part Jaro-Winkler >= 0.88, same domain"),  # a typo
         ("E1", "E5", "All other comparisons"),  # a colleague: same domain is no evidence
         ("E1", "E6", "null"),
+        # a local part spelled from both records' name is the name's evidence, counted
+        # once by the name comparison: no evidence here
+        ("E7", "E8", "null"),
+        ("E9", "E10", "null"),  # initials, any order, any script of the name
+        ("E11", "E12", "same local part"),  # digits the name does not explain
+        ("E7", "E13", "same local part"),  # no name on one side: the email is the name
+        ("E8", "E14", "same local part"),  # one mailbox, its company domain mistyped
     ],
 )
 def test_email_levels_of_real_pairs(crafted, left, right, level) -> None:
@@ -348,7 +378,7 @@ def test_colleagues_sharing_every_account_field_count_the_account_once(crafted) 
         "gamma_city",
     }
     assert _level(crafted, "account", "K1", "K2") == "Exact match on credit_code_clean"
-    colleagues = pairs[(pairs["record_id_l"] == "K1") & (pairs["record_id_r"] == "K2")].iloc[0]
+    colleagues = pairs[(pairs["lead_id_l"] == "K1") & (pairs["lead_id_r"] == "K2")].iloc[0]
     assert colleagues["decision"] != "auto_merge"  # two people, not one
 
 
@@ -378,14 +408,17 @@ def test_an_override_replaces_the_default_and_none_drops_one(overridden, sample_
 def test_an_override_scores_real_pairs_with_its_own_levels(overridden, sample_result) -> None:
     """The same pairs under both models: exact emails agree in both, the default's partial
     levels (same local part, a typo) are 'anything else' under a plain exact match."""
-    keys = ["record_id_l", "record_id_r"]
+    keys = ["lead_id_l", "lead_id_r"]  # the sample's id column, lead_id
     both = sample_result.pairs[[*keys, "gamma_email"]].merge(
         overridden.pairs[[*keys, "gamma_email"]], on=keys, suffixes=("_default", "_exact")
     )
     assert len(both) == len(sample_result.pairs)  # same blocking, same pairs
     exact = _gamma_to_label(sample_result.model, "email")
     default_level = both["gamma_email_default"].map(exact)
-    assert (both.loc[default_level == "null", "gamma_email_exact"] == -1).all()
+    # the default's null levels: an email missing (null under both), or a local part that
+    # is only the name (two addresses: "anything else" under an exact match)
+    assert (both.loc[default_level == "null", "gamma_email_exact"] <= 0).all()
+    assert (both.loc[both["gamma_email_exact"] == -1, "gamma_email_default"] == -1).all()
     assert (both.loc[default_level == "Exact match on email_clean", "gamma_email_exact"] == 1).all()
     partial = default_level.isin(
         ["same local part", "local part Jaro-Winkler >= 0.88, same domain"]

@@ -92,6 +92,83 @@ def test_company_and_phone_together_is_a_duplicate() -> None:
     assert out["reason"][0].startswith("company_and_phone")
 
 
+# A namesake elsewhere (issue 13): the name agrees, the accounts are compared and do not
+# agree (0: all differ), the mobiles differ, and the email too.
+NAMESAKE = {"gamma_person_name": 4, "gamma_account": 0, "gamma_mobile": 0, "gamma_email": 0}
+
+
+@pytest.mark.parametrize(
+    ("changes", "decision"),
+    [
+        ({}, "review"),
+        ({"gamma_account": 1}, "auto_merge"),  # a switchboard: one company written twice?
+        ({"gamma_email": 3}, "review"),  # an email agreeing is no company or phone
+        ({"gamma_phone": 0}, "review"),  # the landlines differ as well
+        ({"gamma_account": 4}, "auto_merge"),  # same company: a new mobile
+        ({"gamma_mobile": 3}, "auto_merge"),  # same mobile: a new job
+        ({"gamma_mobile": -1}, "auto_merge"),  # no phone to tell
+        ({"gamma_mobile": -1, "gamma_phone": 1}, "auto_merge"),  # same personal line
+        ({"gamma_account": -1}, "auto_merge"),  # no company to tell
+    ],
+)
+def test_a_name_match_at_another_company_with_another_phone_is_at_most_a_review(
+    changes, decision
+) -> None:
+    policy = DecisionPolicy(Thresholds(0, 5), tuple(default_rules(COMPARISONS)))
+    out = _decide([{"id": 1, "match_weight": 9.0, **NAMESAKE, **changes}], policy)
+    assert out["decision"].iloc[0] == decision
+    if decision == "review":
+        assert out["reason"].iloc[0].startswith("namesake_elsewhere")
+
+
+def test_only_the_city_agreeing_is_another_company() -> None:
+    """The account's "same city" level is a conflict: every company field differs."""
+    from linkage.decisions import agreement_flags_sql, agreement_levels
+
+    labels = ["same company", "same switchboard", "Exact match on city_clean"]
+    settings = {
+        "comparisons": [
+            {
+                "output_column_name": "account",
+                "comparison_levels": [
+                    {"is_null_level": True, "label_for_charts": "null"},
+                    *({"label_for_charts": label} for label in labels),
+                    {"label_for_charts": "All other comparisons"},
+                ],
+            }
+        ]
+    }
+    levels = agreement_levels(settings)
+    assert levels == {"account": [3]} and levels.conflicts == {"account": [1]}
+    con = duckdb.connect()
+    flags = con.execute(
+        f"SELECT gamma_account, {agreement_flags_sql(levels)} "
+        "FROM (VALUES (3), (2), (1), (0), (-1)) t(gamma_account) ORDER BY gamma_account DESC"
+    ).fetchall()
+    assert [(gamma, agree, conflict) for gamma, agree, conflict in flags] == [
+        (3, True, False),
+        (2, False, False),  # a switchboard: neither
+        (1, False, True),  # only the city
+        (0, False, True),
+        (-1, False, False),
+    ]
+
+
+def test_the_namesake_rule_needs_a_company_a_phone_and_a_name() -> None:
+    def names(comparisons: list[str]) -> set[str]:
+        return {rule.name for rule in default_rules(comparisons)}
+
+    assert "namesake_elsewhere" in names(COMPARISONS)
+    assert "namesake_elsewhere" not in names(["person_name", "mobile", "email"])
+    assert "namesake_elsewhere" not in names(["person_name", "account", "email"])
+    assert "namesake_elsewhere" not in names(["account", "mobile", "email"])
+    split = default_rules(["first_name", "last_name", "account", "mobile", "wechat_unionid"])
+    rule = next(rule for rule in split if rule.name == "namesake_elsewhere")
+    # both halves of a split name agree; a WeChat UnionID agreeing names the person
+    assert "agree_first_name AND agree_last_name" in rule.when
+    assert "NOT agree_wechat_unionid" in rule.when
+
+
 def test_thresholds_must_be_ordered_numbers() -> None:
     with pytest.raises(ConfigError, match="must not be above"):
         Thresholds(review=5, auto_merge=1)
