@@ -17,7 +17,9 @@ What linkage borrows, and why:
   narrows the linker's comparisons before it runs and puts them back only on success), the
   m and u of each level to read and set (fallbacks and clamping), and what an EM session
   estimated and whether it converged;
-- the input columns each comparison reads (to choose EM passes and chart columns);
+- the input columns each comparison reads (to choose EM passes and chart columns), also of
+  a saved model's settings dict, which splink reads here (a damaged or hand-edited one is a
+  :class:`~linkage.errors.ModelError`, not sqlglot's or splink's exception);
 - a DuckDB table seen as a splink frame, and the linker's input tables (splink's own charts
   and blocking analysis over linkage's tables);
 - splink's prediction SQL for a settings dict (the store scores one record with the very SQL
@@ -44,6 +46,8 @@ from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 from splink.internals.settings_creator import SettingsCreator
 
+from linkage.errors import ModelError
+
 __all__ = [
     "ComparisonCreator",
     "CTEPipeline",
@@ -63,6 +67,7 @@ __all__ = [
     "register_table",
     "restore_model",
     "scoring_settings",
+    "settings_input_columns",
     "set_level_probabilities",
     "set_probability_two_random_records_match",
     "table_as_splink_frame",
@@ -116,6 +121,77 @@ def comparison_input_columns(linker: Any) -> dict[str, set[str]]:
         cols = {c.input_name for c in comparison._input_columns_used_by_case_statement}
         out[comparison.output_column_name] = cols
     return out
+
+
+def settings_input_columns(
+    settings_dict: dict[str, Any], *, where: str = "the model"
+) -> dict[str, set[str]]:
+    """comparison output name -> the input columns its levels read, from a settings dict
+    (a saved model's) without a linker; splink parses every level's SQL to say.
+
+    Raises:
+        ModelError: splink cannot read the settings (a level whose SQL does not parse, a
+            field of the wrong shape): names the comparison and level when one alone fails.
+    """
+    try:
+        return _input_columns_of(settings_dict)
+    except Exception as exc:  # splink and sqlglot raise many kinds: all mean "damaged"
+        raise ModelError(
+            f"{where} is damaged: splink cannot read its splink_settings"
+            f"{_first_unreadable_level(settings_dict)} ({type(exc).__name__}: "
+            f"{_first_line(exc)}). Restore the file from a copy, or retrain the model "
+            "(linkage.link(records).model.save(path))"
+        ) from exc
+
+
+def _input_columns_of(settings_dict: dict[str, Any]) -> dict[str, set[str]]:
+    # Blocking rules play no part in what a comparison reads (and name block_* keys).
+    readable = {**copy.deepcopy(settings_dict), "blocking_rules_to_generate_predictions": []}
+    settings = SettingsCreator.from_path_or_dict(readable).get_settings("duckdb")
+    return {
+        comparison.output_column_name: {
+            column.input_name for column in comparison._input_columns_used_by_case_statement
+        }
+        for comparison in settings.comparisons
+    }
+
+
+def _first_unreadable_level(settings_dict: dict[str, Any]) -> str:
+    """``" (comparison 'mobile', level 1 'Exact match ...')"`` for the first comparison
+    splink cannot read on its own, and its first level whose SQL does not parse; ``""``
+    when every comparison reads alone."""
+    import sqlglot  # splink's own SQL parser (a dependency of splink), on this error path only
+
+    comparisons = settings_dict.get("comparisons")
+    if not isinstance(comparisons, list):
+        return ""
+    for comparison in comparisons:
+        try:
+            _input_columns_of({**settings_dict, "comparisons": [comparison]})
+        except Exception:
+            pass
+        else:
+            continue
+        name = comparison.get("output_column_name") if isinstance(comparison, dict) else None
+        levels = comparison.get("comparison_levels") if isinstance(comparison, dict) else None
+        for position, level in enumerate(levels if isinstance(levels, list) else []):
+            sql = level.get("sql_condition") if isinstance(level, dict) else None
+            if not isinstance(sql, str) or sql.strip().upper() == "ELSE":
+                continue
+            try:
+                sqlglot.parse_one(sql, read="duckdb")
+            except Exception:
+                label = level.get("label_for_charts", "")
+                return f" (comparison {name!r}, level {position}" + (
+                    f" {label!r})" if label else ")"
+                )
+        return f" (comparison {name!r})"
+    return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def set_probability_two_random_records_match(linker: Any, value: float) -> None:

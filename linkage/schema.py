@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,8 @@ import pandas as pd
 
 from linkage.errors import InputError, SchemaError
 from linkage.roles import REGISTRY
+
+logger = logging.getLogger("linkage")
 
 #: Every role ``linkage`` understands, with what it means (from :mod:`linkage.roles`).
 ROLES: dict[str, str] = {role.name: role.description for role in REGISTRY}
@@ -225,9 +228,17 @@ def read_records(data: Any) -> pd.DataFrame:
     Parquet file. CSV files are read with every column as text, so that phone numbers and
     ids keep their leading zeros.
 
+    A lone surrogate in a value or header (``"\\ud800"``, left by a broken UTF-16 decode;
+    no file format, pyarrow or DuckDB can hold it) is read as U+FFFD, in a copy, with a
+    warning naming the column and rows; the standardizer lists such values in its problems.
+
     Raises:
         InputError: an unsupported type, a missing file or an unknown file extension.
     """
+    return _with_valid_text(_read(data))
+
+
+def _read(data: Any) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         # No copy: nothing downstream writes to it (validate_records copies before it
         # adds a generated id column).
@@ -239,7 +250,17 @@ def read_records(data: Any) -> pd.DataFrame:
         suffix = path.suffix.lower()
         if suffix in {".csv", ".txt", ".tsv"}:
             sep = "\t" if suffix == ".tsv" else ","
-            return pd.read_csv(path, dtype=str, sep=sep, encoding="utf-8-sig")
+            try:
+                return pd.read_csv(path, dtype=str, sep=sep, encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                # Excel and many Chinese CRMs save CSV as GBK unless told "CSV UTF-8".
+                raise InputError(
+                    f"cannot read {str(path)!r}: it is not UTF-8 text (byte {exc.start} is "
+                    f"{exc.object[exc.start : exc.start + 1]!r}; a GBK or GB18030 export?). "
+                    "Save it as UTF-8 (Excel: 'CSV UTF-8'), or read it with "
+                    "pandas.read_csv(path, dtype=str, encoding='gb18030') and pass the "
+                    "DataFrame"
+                ) from exc
         if suffix in {".parquet", ".pq"}:
             return pd.read_parquet(path)
         if suffix == ".xlsx":
@@ -262,6 +283,70 @@ def read_records(data: Any) -> pd.DataFrame:
         f"cannot read input of type {type_name}: pass a pandas DataFrame, a pyarrow Table, "
         "a DuckDB relation, or a path to a CSV or Parquet file"
     )
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` as valid Unicode: a surrogate pair split into two code points is joined
+    again, a lone surrogate becomes U+FFFD (the replacement character).
+
+    Example:
+        >>> replace_lone_surrogates("张\\ud800三") == "张\\ufffd三"
+        True
+        >>> replace_lone_surrogates("\\ud83d\\ude00") == "\\U0001f600"  # a split pair
+        True
+    """
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _with_valid_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, or a copy of it with every lone surrogate replaced (see
+    :func:`read_records`): the caller's frame is never changed."""
+    fixed: dict[int, pd.Series] = {}
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position]
+        # Only object columns can hold one: pandas' str dtype is pyarrow's, always valid.
+        if values.dtype != object or _is_valid_text(_texts(values.to_numpy())):
+            continue
+        broken = values.map(lambda v: isinstance(v, str) and not _is_valid_text([v]))
+        rows = list(values.index[broken.to_numpy(dtype=bool)])
+        logger.warning(
+            "column %r: %d value(s) hold a lone surrogate, a character no file or database "
+            "can store (first at row(s) %s): read with U+FFFD in its place; fix the source",
+            frame.columns[position],
+            len(rows),
+            rows[:5],
+        )
+        fixed[position] = values.mask(broken, values[broken].map(replace_lone_surrogates))
+    headers = [str(c) for c in frame.columns if isinstance(c, str)]
+    if not fixed and _is_valid_text(headers):
+        return frame
+    out = frame.copy()
+    for position, values in fixed.items():
+        out.isetitem(position, values)
+    if not _is_valid_text(headers):
+        renamed = [replace_lone_surrogates(c) if isinstance(c, str) else c for c in frame.columns]
+        logger.warning(
+            "column header(s) %s hold a lone surrogate: read with U+FFFD in its place",
+            [new for new, old in zip(renamed, frame.columns) if new != old],
+        )
+        out.columns = pd.Index(renamed, dtype=object)
+    return out
+
+
+def _texts(values: Any) -> Any:
+    """The strings among an object array's values (the array itself when all are)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return [value for value in values if isinstance(value, str)]
+
+
+def _is_valid_text(texts: Any) -> bool:
+    """Whether every text encodes as UTF-8 (no lone surrogate); one encode for them all."""
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_records(df: pd.DataFrame, mapping: RoleMapping) -> RoleMapping:
@@ -308,20 +393,39 @@ def validate_records(df: pd.DataFrame, mapping: RoleMapping) -> RoleMapping:
                 f"first at row(s) {rows}: fill them, or drop the column so linkage "
                 "generates ids"
             )
-        dupes = ids[ids.duplicated(keep=False)]
-        if len(dupes):
-            examples = dupes.astype(str).unique()[:5].tolist()
+        # Ids are read as text from here on (the working frame, the project file), so 2
+        # and "2" are one id: found here, not as a pandas error deep in the run.
+        text = ids.astype(str)
+        repeated = ids.duplicated(keep=False) | text.duplicated(keep=False)
+        if repeated.any():
+            dupes = text[repeated]
+            examples = dupes.unique()[:5].tolist()
             first_rows = list(dupes.index[:6])
             raise InputError(
                 f"id column {roles['record_id']!r} has {dupes.nunique()} duplicated value(s), "
-                f"e.g. {examples} (rows {first_rows}): ids must be unique. Fix the ids, or pass "
-                "roles={'record_id': None} to have linkage generate them"
+                f"e.g. {examples} (rows {first_rows}){_alike_as_text(ids[repeated], dupes)}: "
+                "ids must be unique. Fix the ids, or pass roles={'record_id': None} to have "
+                "linkage generate them"
             )
     for role in usable:
         column = roles[role]
         if df[column].isna().all():
             notes.append(f"column {column!r} ({role}) is empty in every row: it cannot help")
     return dataclasses.replace(mapping, roles=roles, generated_id=generated, notes=tuple(notes))
+
+
+def _alike_as_text(ids: pd.Series, text: pd.Series) -> str:
+    """``"; ids are compared as text, so 2 (int) in row 5 and '2' (str) in row 6 are one
+    id"`` for the first duplicated id written with values of different types, or ``""``."""
+    for _value, group in ids.groupby(text.to_numpy(), sort=False):
+        if len({type(value) for value in group}) > 1:
+            shown = [
+                f"{repr(value) if isinstance(value, str) else value} ({type(value).__name__}) "
+                f"in row {row}"
+                for row, value in group.head(3).items()
+            ]
+            return f"; ids are compared as text, so {' and '.join(shown)} are one id"
+    return ""
 
 
 def _unused_name(df: pd.DataFrame, base: str) -> str:

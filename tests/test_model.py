@@ -148,7 +148,7 @@ def test_a_model_file_written_before_the_training_log_was_saved_still_loads(
 
 def test_a_loaded_model_scores_every_pair_identically(sample, sample_result, saved) -> None:
     again = linkage.link(sample, model=LinkageModel.load(saved))
-    keys = ["record_id_l", "record_id_r"]
+    keys = ["lead_id_l", "lead_id_r"]
     both = sample_result.pairs.merge(again.pairs, on=keys, suffixes=("_trained", "_loaded"))
     assert len(both) == len(sample_result.pairs) == len(again.pairs)
     np.testing.assert_allclose(
@@ -204,7 +204,7 @@ def test_the_same_seed_gives_the_same_model_and_pairs(sample_result, seeded) -> 
         sample_result.model.probability_two_random_records_match, rel=1e-12
     )
     # pairs are sorted by weight: pairs of equal weight may swap places, so match on ids
-    keys = ["record_id_l", "record_id_r"]
+    keys = ["lead_id_l", "lead_id_r"]
     both = sample_result.pairs.merge(again.pairs, on=keys, suffixes=("_first", "_again"))
     assert len(both) == len(sample_result.pairs) == len(again.pairs)
     np.testing.assert_allclose(both["match_weight_again"], both["match_weight_first"], atol=1e-9)
@@ -222,7 +222,7 @@ def test_another_seed_draws_another_u_sample(sample_result, seeded) -> None:
     assert not np.allclose(u_first, u_other, equal_nan=True)
     assert 0.0 < other.model.probability_two_random_records_match < 1.0
     # ... and the decisions barely move: the seed is not what finds duplicates
-    keys = ["record_id_l", "record_id_r"]
+    keys = ["lead_id_l", "lead_id_r"]
     both = sample_result.pairs.merge(other.pairs, on=keys)
     assert len(both) == len(sample_result.pairs)
     assert (both["decision_x"] == both["decision_y"]).mean() > 0.98

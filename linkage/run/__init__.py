@@ -10,7 +10,8 @@ Modules, bottom up (each imports only those above it in this list):
 - ``_golden``: golden records, lineage, the merge log, a customer's history;
 - ``_undo``: take-out, split and erasure, as verdicts and events to write;
 - ``_result``: ``LinkResult`` and the shared tail that decides, clusters and assembles it;
-- ``_link``: ``link`` itself.
+- ``_link``: ``link`` itself; the steps it shares with ``LinkageModel.fit`` (reading,
+  standardizing, blocking, training) are in :mod:`linkage.model`, below this package.
 """
 
 from __future__ import annotations

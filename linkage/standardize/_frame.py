@@ -93,6 +93,13 @@ from :func:`linkage.standardize.add_simple_clean`, not from :func:`standardize`.
 PROBLEM_COLUMNS: tuple[str, ...] = ("record_id", "role", "column", "value", "reason")
 """Columns of ``Standardized.problems``."""
 
+UNREADABLE_CHARACTER = "\ufffd"
+_UNREADABLE_REASON = (
+    "holds U+FFFD in place of a character that could not be read (a lone surrogate, or a "
+    "broken encoding upstream); the rest of the value is read as it is: fix it at the "
+    "source"
+)
+
 
 @dataclass(frozen=True, eq=False)
 class Standardized:
@@ -137,12 +144,16 @@ def standardize(
     country = _country_argument(country, default_region)
     builder = _Builder(df, roles["record_id"])
 
-    def prepare(column: pd.Series) -> tuple[np.ndarray, pa.Array]:
-        return factorize_text(column)
+    def prepare(
+        column: pd.Series, role: str, label: Hashable | None = None
+    ) -> tuple[np.ndarray, pa.Array]:
+        codes, raw = factorize_text(column)
+        builder.add_unreadable(role, column.name if label is None else label, codes, raw)
+        return codes, raw
 
     phone_pairs: list[tuple[str, np.ndarray]] = []
     phone_e164_u: dict[str, pa.Array] = {}
-    phone_columns = {r: prepare(df[roles[r]]) for r in ("mobile", "phone") if r in roles}
+    phone_columns = {r: prepare(df[roles[r]], r) for r in ("mobile", "phone") if r in roles}
     guess = None
     if phone_columns and country is None:
         guess = infer_country(pa.concat_arrays([raw for _codes, raw in phone_columns.values()]))
@@ -159,7 +170,7 @@ def standardize(
 
     if "email" in roles:
         col = roles["email"]
-        codes, raw = prepare(df[col])
+        codes, raw = prepare(df[col], "email")
         result = email_batch(raw)
         for field in ("clean", "local", "domain", "is_free"):
             builder.add_arrow(f"email_{field}", result[field], codes)
@@ -170,7 +181,7 @@ def standardize(
 
     if "company" in roles:
         col = roles["company"]
-        codes, raw = prepare(df[col])
+        codes, raw = prepare(df[col], "company")
         result = company_batch(raw)
         builder.add_arrow("company_clean", result["clean"], codes)
         builder.add_arrow("company_core", result["core"], codes)
@@ -182,7 +193,7 @@ def standardize(
 
     if "credit_code" in roles:
         col = roles["credit_code"]
-        codes, raw = prepare(df[col])
+        codes, raw = prepare(df[col], "credit_code")
         result = credit_code_batch(raw)
         for field in ("clean", "valid", "problem"):
             builder.add_arrow(f"credit_code_{field}", result[field], codes)
@@ -199,7 +210,7 @@ def standardize(
         name_source = (df[only], only)
     name_keys_u: pa.Array | None = None
     if name_source is not None:
-        codes, raw = prepare(name_source[0])
+        codes, raw = prepare(name_source[0], "person_name", name_source[1])
         result = person_name_batch(raw)
         builder.add_arrow("person_name_clean", result["clean"], codes)
         builder.add_arrow("person_name_key", result["key"], codes)
@@ -229,14 +240,14 @@ def standardize(
 
     if "wechat_unionid" in roles:
         col = roles["wechat_unionid"]
-        codes, raw = prepare(df[col])
+        codes, raw = prepare(df[col], "wechat_unionid")
         clean, problem = wechat_batch(raw)
         builder.add_arrow("wechat_unionid_clean", clean, codes)
         builder.add_problems("wechat_unionid", col, problem, codes, raw)
 
     if "dob" in roles:
         col = roles["dob"]
-        codes, raw = prepare(df[col])
+        codes, raw = prepare(df[col], "dob")
         dates, problem = dob_batch(raw)
         builder.add_numpy("dob_date", dates, codes, pd.NaT)
         builder.add_problems("dob", col, problem, codes, raw)
@@ -244,26 +255,26 @@ def standardize(
     for role in ("province", "city"):
         if role in roles:
             col = roles[role]
-            codes, raw = prepare(df[col])
+            codes, raw = prepare(df[col], role)
             clean, problem = place_batch(raw, role)
             builder.add_arrow(f"{role}_clean", clean, codes)
             builder.add_problems(role, col, problem, codes, raw)
 
     if "address" in roles:
-        codes, raw = prepare(df[roles["address"]])
+        codes, raw = prepare(df[roles["address"]], "address")
         result = address_batch(raw)
         for field in ADDRESS_FIELDS:
             builder.add_arrow(f"address_{field}", result[field], codes)
 
     if "postcode" in roles:
         column = df[roles["postcode"]]
-        codes, raw = prepare(column)
+        codes, raw = prepare(column, "postcode")
         numeric = pd.api.types.is_numeric_dtype(column.dtype)
         builder.add_arrow("postcode_clean", postcode_batch(raw, numeric), codes)
 
     if "website" in roles:
         col = roles["website"]
-        codes, raw = prepare(df[col])
+        codes, raw = prepare(df[col], "website")
         result = website_batch(raw)
         builder.add_arrow("website_domain", result["domain"], codes)
         builder.add_problems("website", col, result["problem"], codes, raw)
@@ -271,7 +282,7 @@ def standardize(
     for role in COORDINATE_ROLES:
         if role in roles:
             col = roles[role]
-            codes, raw = prepare(df[col])
+            codes, raw = prepare(df[col], role)
             degrees, problem = coordinate_batch(raw, role)
             builder.add_numpy(f"{role}_num", degrees, codes, np.nan)
             builder.add_problems(role, col, problem, codes, raw)
@@ -289,7 +300,7 @@ def standardize(
                 values.to_numpy(dtype="datetime64[us]"), index=df.index, name=name
             )
             continue
-        codes, raw = prepare(column)
+        codes, raw = prepare(column, role)
         stamps, problem = timestamp_batch(raw)
         builder.add_numpy(name, stamps, codes, np.datetime64("NaT"))
         builder.add_problems(role, col, problem, codes, raw)
@@ -378,6 +389,18 @@ class _Builder:
         padded[-1] = fill
         self.columns[name] = pd.Series(padded[codes], index=self.index, name=name)
 
+    def add_unreadable(
+        self, role: str, column: Hashable, codes: np.ndarray, raw_u: pa.Array
+    ) -> None:
+        """Values holding U+FFFD (a lone surrogate read as it, or a character lost to a
+        broken encoding upstream) are problems: kept, and matched on what is left."""
+        unreadable = pc.fill_null(pc.match_substring(raw_u, UNREADABLE_CHARACTER), False)
+        if not pc.any(unreadable).as_py():
+            return
+        reason = pa.scalar(_UNREADABLE_REASON, pa.string())
+        problem_u = pc.if_else(unreadable, reason, pa.scalar(None, pa.string()))
+        self.add_problems(role, column, problem_u, codes, raw_u)
+
     def add_problems(
         self, role: str, column: str, problem_u: pa.Array, codes: np.ndarray, raw_u: pa.Array
     ) -> None:
@@ -404,7 +427,18 @@ class _Builder:
             "value": np.concatenate([p[3] for p in self.problem_parts]),
             "reason": np.concatenate([p[4] for p in self.problem_parts]),
         })  # fmt: skip
-        return frame.iloc[order].reset_index(drop=True)
+        frame = frame.iloc[order].reset_index(drop=True)
+        # One row per record and role: an unreadable character and the problem it caused
+        # (an invalid number, say) share a row, their reasons joined.
+        same = pd.DataFrame({"row": rows[order], "role": frame["role"].to_numpy()})
+        again = same.duplicated().to_numpy()
+        if not again.any():
+            return frame
+        reasons = frame["reason"].groupby([same["row"], same["role"]], sort=False).agg("; ".join)
+        kept = same[~again]
+        frame = frame[~again].reset_index(drop=True)
+        frame["reason"] = reasons.loc[list(zip(kept["row"], kept["role"]))].to_numpy()
+        return frame
 
 
 def _row_ids(values_u: pa.Array, codes: np.ndarray) -> tuple[np.ndarray, int]:

@@ -25,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from linkage.schema import replace_lone_surrogates
+
 __all__ = [
     "HAN_CHAR_RE",
     "HAN_RE2",
@@ -102,9 +104,15 @@ def _uniques_to_arrow(uniques: Any) -> pa.StringArray:
     if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
         return pa.array(np.asarray(uniques, dtype=object), type=pa.string())
     values = np.asarray(uniques, dtype=object)
-    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        values = np.array([scalar_to_text(v) for v in values], dtype=object)
+    try:
         return pa.array(values, type=pa.string())
-    return pa.array([scalar_to_text(v) for v in values], type=pa.string())
+    except UnicodeEncodeError:
+        # A lone surrogate ("\\ud800"), which UTF-8 cannot hold: read as U+FFFD, and the
+        # frame driver lists the value among the problems.
+        repaired = [None if v is None else replace_lone_surrogates(v) for v in values]
+        return pa.array(repaired, type=pa.string())
 
 
 def factorize_text(column: pd.Series) -> tuple[np.ndarray, pa.StringArray]:

@@ -1,4 +1,5 @@
-"""The Fellegi-Sunter model: splink settings, the training recipe, predict, save and load.
+"""Training: splink settings over the working tables, and the recipe that sets their m, u
+and prior.
 
 Training is unsupervised and follows splink's recommended recipe, chosen from the roles
 present:
@@ -32,32 +33,25 @@ Training raises :class:`ModelError` only when nothing can be learned: EM passes 
 columns but none found pairs to learn from (too few records), or u could not be sampled and
 no EM pass ran. :class:`TrainingLog` says, per comparison, how its m and u were estimated.
 
-A :class:`LinkageModel` is data: its splink settings (with trained parameters), decision
-policy, configuration and training log round-trip through JSON.
+This module knows splink and the recipe, not the records: :mod:`linkage.model._steps`
+prepares the tables it trains on and turns what it learned into a model's state.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from linkage import _splink
-from linkage._version import __version__
 from linkage.blocking import BlockingRule
-from linkage.decisions import DecisionPolicy
 from linkage.errors import ModelError
 
 logger = logging.getLogger("linkage")
-
-FORMAT_VERSION = 1
 
 # Deterministic rules for the prior, most reliable first; a rule is used when its columns
 # exist. Recall is the share of true matches these rules are assumed to catch.
@@ -236,114 +230,6 @@ class TrainingLog:
         return "\n".join(lines)
 
 
-class LinkageModel:
-    """A trained (or loadable) Fellegi-Sunter model plus the decision policy.
-
-    Attributes:
-        settings_: the splink settings dict with trained m and u parameters.
-        policy: thresholds and routing rules.
-        config: roles, blocking rules and options the model was trained with.
-        training_log_: what the training recipe did.
-    """
-
-    def __init__(
-        self,
-        settings: dict[str, Any],
-        policy: DecisionPolicy,
-        config: dict[str, Any],
-        training_log: TrainingLog | None = None,
-    ) -> None:
-        self.settings_ = settings
-        self.policy = policy
-        self.config = config
-        self.training_log_ = training_log or TrainingLog()
-
-    # -- persistence -------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": "linkage-model",
-            "format_version": FORMAT_VERSION,
-            "linkage_version": __version__,
-            "config": self.config,
-            "policy": self.policy.to_dict(),
-            "splink_settings": self.settings_,
-            "training_log": self.training_log_.to_dict(),
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Write the model as JSON (settings, parameters, thresholds, rules, roles)."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str))
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> LinkageModel:
-        """Read a model written by :meth:`save`.
-
-        Raises:
-            ModelError: not a linkage model, or written by a newer format version.
-        """
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"cannot read model file {str(path)!r}: {exc}") from exc
-        return cls.from_dict(data, where=repr(str(path)))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, where: str = "the model") -> LinkageModel:
-        """A model from :meth:`to_dict` (what :meth:`save` writes).
-
-        Raises:
-            ModelError: not a linkage model, or written by a newer format version.
-        """
-        if data.get("format") != "linkage-model":
-            raise ModelError(f"{where} is not a linkage model")
-        if data.get("format_version", 0) > FORMAT_VERSION:
-            raise ModelError(
-                f"{where} was written by a newer linkage (format "
-                f"{data['format_version']} > {FORMAT_VERSION}): upgrade linkage to read it"
-            )
-        log = data.get("training_log")  # absent from files written before it was saved
-        return cls(
-            settings=data["splink_settings"],
-            policy=DecisionPolicy.from_dict(data["policy"]),
-            config=data["config"],
-            training_log=TrainingLog.from_dict(log) if isinstance(log, dict) else None,
-        )
-
-    # -- introspection -----------------------------------------------------------------
-    @property
-    def comparison_names(self) -> list[str]:
-        return [c["output_column_name"] for c in self.settings_["comparisons"]]
-
-    @property
-    def probability_two_random_records_match(self) -> float:
-        return float(self.settings_["probability_two_random_records_match"])
-
-    def parameters(self) -> pd.DataFrame:
-        """One row per comparison level: m, u, Bayes factor and match weight."""
-        import math
-
-        rows = []
-        for comparison in self.settings_["comparisons"]:
-            for level in comparison["comparison_levels"]:
-                if level.get("is_null_level"):
-                    continue
-                m, u = level.get("m_probability"), level.get("u_probability")
-                bf = (m / u) if m and u else None
-                rows.append(
-                    {
-                        "comparison": comparison["output_column_name"],
-                        "level": level.get("label_for_charts", level["sql_condition"]),
-                        "m_probability": m,
-                        "u_probability": u,
-                        "bayes_factor": bf,
-                        "match_weight": math.log2(bf) if bf else None,
-                    }
-                )
-        return pd.DataFrame(rows)
-
-
 def build_settings(
     comparisons: dict[str, Any],
     rules: Sequence[BlockingRule],
@@ -355,7 +241,7 @@ def build_settings(
     for name, comparison in comparisons.items():
         if hasattr(comparison, "configure") and not isinstance(comparison, dict):
             # Fix the output name, so decisions can refer to gamma_<name>.
-            comparison = _with_output_name(comparison, name)
+            comparison = with_output_name(comparison, name)
         named.append(comparison)
     return SettingsCreator(
         link_type=link_type,
@@ -369,7 +255,9 @@ def build_settings(
     )
 
 
-def _with_output_name(comparison: Any, name: str) -> Any:
+def with_output_name(comparison: Any, name: str) -> Any:
+    """``comparison`` named ``name`` (its ``gamma_<name>`` column): a splink comparison
+    creator as splink's dict of it, renamed; anything else as it is."""
     # splink's ComparisonCreator keeps the name in `_output_column_name` for custom
     # comparisons and derives it from the column otherwise; `configure` has no name option,
     # so go through the dict form, which splink accepts everywhere.
@@ -378,6 +266,17 @@ def _with_output_name(comparison: Any, name: str) -> Any:
         as_dict["output_column_name"] = name
         return as_dict
     return comparison
+
+
+def make_linker(
+    con: duckdb.DuckDBPyConnection,
+    tables: Sequence[str],
+    settings: SettingsCreator | dict[str, Any],
+) -> Linker:
+    """A splink Linker over working tables already in ``con``."""
+    db_api = DuckDBAPI(connection=con)
+    sdfs = [db_api.register(t, dataset_display_name=t) for t in tables]
+    return Linker(sdfs if len(sdfs) > 1 else sdfs[0], settings, log_level=None)
 
 
 def train(
@@ -468,7 +367,7 @@ def _estimate_prior(
                 [block_on(*rule) for rule in usable], recall=_DETERMINISTIC_RECALL
             )
         except Exception as exc:  # e.g. more matches than the recall allows
-            why_not = f"the deterministic rules failed: {_first_line(exc)}"
+            why_not = f"the deterministic rules failed: {first_line(exc)}"
         else:
             prior = _splink.probability_two_random_records_match(linker)
             if prior <= 0:
@@ -507,7 +406,7 @@ def _estimate_u(linker: Linker, max_pairs: int, seed: int, log: TrainingLog) -> 
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     except Exception as exc:
         _splink.restore_model(linker, snapshot)
-        log.notes.append(f"random sampling for u failed: {_first_line(exc)}")
+        log.notes.append(f"random sampling for u failed: {first_line(exc)}")
         logger.warning("training: %s", log.notes[-1])
         return None
     return f"random sampling (up to {max_pairs:,} pairs, seed {seed})"
@@ -603,10 +502,10 @@ def _em_pass(linker: Linker, columns: tuple[str, ...]) -> tuple[_splink.EMOutcom
             )
         except _splink.EMTrainingException as exc:
             _splink.restore_model(linker, snapshot)
-            return None, "no pairs" if "no record pairs" in str(exc) else _first_line(exc)
+            return None, "no pairs" if "no record pairs" in str(exc) else first_line(exc)
         except Exception as exc:  # splink or DuckDB: a log entry, never the user's problem
             _splink.restore_model(linker, snapshot)
-            failure = f"EM failed ({type(exc).__name__}: {_first_line(exc)})"
+            failure = f"EM failed ({type(exc).__name__}: {first_line(exc)})"
             continue
         return _splink.em_outcome(linker, session), "prior held fixed" if fix_prior else ""
     return None, f"{failure}, also with the prior held fixed"
@@ -731,7 +630,9 @@ def _clamp_probabilities(linker: Linker, log: TrainingLog) -> None:
         log.notes.append(f"{name}: clamped into {low:g}..{high!r}: {', '.join(moved)}")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), for a log entry
+    or an error message; the exception's type when it has no message."""
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
@@ -751,14 +652,3 @@ def _pass_is_safe(
         if used & related:
             return False
     return True
-
-
-def make_linker(
-    con: duckdb.DuckDBPyConnection,
-    tables: Sequence[str],
-    settings: SettingsCreator | dict[str, Any],
-) -> Linker:
-    """A splink Linker over working tables already in ``con``."""
-    db_api = DuckDBAPI(connection=con)
-    sdfs = [db_api.register(t, dataset_display_name=t) for t in tables]
-    return Linker(sdfs if len(sdfs) > 1 else sdfs[0], settings, log_level=None)
