@@ -21,11 +21,12 @@ from linkage.errors import (
     InputError,
     LinkageError,
     ModelError,
-    QueueBusyError,
-    QueueDataError,
-    QueueError,
-    QueueVersionError,
+    ProjectBusyError,
+    ProjectDataError,
+    ProjectError,
+    ProjectVersionError,
     SchemaError,
+    StaleResultError,
     StoreError,
 )
 from linkage.model import LinkageModel
@@ -44,19 +45,29 @@ __all__ = [
     "LinkageError",
     "LinkageModel",
     "ModelError",
-    "QueueBusyError",
-    "QueueDataError",
-    "QueueError",
-    "QueueVersionError",
+    "ProjectBusyError",
+    "ProjectDataError",
+    "ProjectError",
+    "ProjectVersionError",
     "ROLES",
     "RecordStore",
     "ReviewQueue",
     "RoleMapping",
     "RoutingRule",
     "SchemaError",
+    "StaleResultError",
     "StoreError",
     "Thresholds",
     "check_all",
     "detect_roles",
     "link",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Old names kept for one release (see linkage.errors).
+    from linkage import errors
+
+    if name in errors.DEPRECATED_NAMES:
+        return getattr(errors, name)
+    raise AttributeError(f"module 'linkage' has no attribute {name!r}")

@@ -76,9 +76,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also keep the records in the project file as a store for check and add, "
         "naming what they are (lead, contact, customer)",
     )
+    run.add_argument(
+        "--rebuild-store",
+        action="store_true",
+        help="rebuild the store even when it holds records added since it was built that "
+        "this file lacks, or retrained models (they are dropped)",
+    )
 
     _add_review_commands(commands)
     _add_store_commands(commands)
+    forget = commands.add_parser(
+        "forget",
+        help="erase records from a project file (a data subject's request): every table, "
+        "then the file is rewritten so no byte of them is left",
+    )
+    forget.add_argument("project", type=Path, help="the project file")
+    forget.add_argument("record_id", nargs="+", help="ids of the records to erase")
+    forget.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for a busy project file"
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -92,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _review(args)
         if args.command in ("check", "add"):
             return _store_command(args)
+        if args.command == "forget":
+            return _forget(args)
         return _run(args)
     except LinkageError as exc:
         print(f"linkage: error: {exc}", file=sys.stderr)
@@ -148,7 +166,9 @@ def _run(args: argparse.Namespace) -> int:
 
         if not args.project:
             raise ConfigError("--store keeps the records in a project file: add --project FILE")
-        with RecordStore.build(result, object_name=args.store, replace=True) as store:
+        with RecordStore.build(
+            result, object_name=args.store, replace=True, discard=args.rebuild_store
+        ) as store:
             print(f"store: {store}")
     return 0
 
@@ -186,11 +206,11 @@ def _add_review_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from linkage.errors import ConfigError, QueueError
+    from linkage.errors import ConfigError, ProjectError
     from linkage.project import ReviewQueue
 
     if not args.project.exists():
-        raise QueueError(
+        raise ProjectError(
             f"no project file at {args.project}: create one with linkage run --project"
         )
     queue = ReviewQueue.open(args.project, timeout=getattr(args, "timeout", 10.0))
@@ -309,8 +329,36 @@ def _store_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forget(args: argparse.Namespace) -> int:
+    from linkage.errors import ProjectError
+    from linkage.project import ReviewQueue
+
+    if not args.project.exists():
+        raise ProjectError(f"{args.project} does not exist: give the path of a project file")
+    queue = ReviewQueue.open(args.project, timeout=args.timeout)
+    con = queue.file.connect()
+    try:
+        known = {r[0] for r in con.execute("SELECT record_key FROM project_records").fetchall()}
+    finally:
+        con.close()
+    unknown = [r for r in args.record_id if r not in known]
+    if unknown:
+        raise ProjectError(
+            f"no record {unknown[0]!r} in {args.project} (with several inputs, write "
+            "INPUT:ID); nothing was erased"
+        )
+    reissued = queue.forget(*args.record_id)
+    print(
+        f"erased {len(args.record_id)} record{'s' if len(args.record_id) > 1 else ''} from "
+        f"{args.project} and rewrote the file"
+        + (f"; {len(reissued)} entity id(s) re-issued" if reissued else "")
+    )
+    return 0
+
+
 def _item_table(items) -> str:
-    wanted = ["item_id", "kind", "status", "match_probability", "record_l", "record_r"]
+    ids = [c for c in items.columns[3:5]]  # <id column>_l, <id column>_r
+    wanted = ["item_id", "kind", "status", "match_probability", *ids]
     for role in ("person_name", "company", "mobile"):
         for side in ("l", "r"):
             if f"{role}_{side}" in items:

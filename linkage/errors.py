@@ -1,6 +1,6 @@
 """One exception hierarchy for everything ``linkage`` raises on purpose.
 
-Every message says what was wrong, where (the column, row or argument) and what to do.
+Every message says what was wrong, where (the column, row, argument or file) and what to do.
 
 ::
 
@@ -9,14 +9,22 @@ Every message says what was wrong, where (the column, row or argument) and what 
     │   └── SchemaError                     a role or column is missing, unknown, or wrong
     ├── ConfigError (also a ValueError)     an argument or setting is invalid
     ├── ModelError                          a model cannot be trained, loaded or used
-    └── QueueError                          the project file cannot be used as asked
-        ├── QueueBusyError                  another process holds the file
-        ├── QueueVersionError               written by a newer linkage
-        ├── QueueDataError                  made for other data
+    └── ProjectError                        the project file cannot be used as asked
+        ├── ProjectBusyError                another process holds the file
+        ├── ProjectVersionError             written by a newer linkage
+        ├── ProjectDataError                made for other data, or damaged
+        ├── StaleResultError                a result from before an erasure was used
         └── StoreError                      the record store in the file
+
+The project file was first the review queue's file, and its errors were named after the
+queue. Those names still work for one release and warn: ``QueueError`` is
+``ProjectError``, ``QueueBusyError`` is ``ProjectBusyError``, ``QueueVersionError`` is
+``ProjectVersionError`` and ``QueueDataError`` is ``ProjectDataError``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 
 class LinkageError(Exception):
@@ -39,22 +47,54 @@ class ModelError(LinkageError):
     """The model cannot be trained, loaded or used as asked."""
 
 
-class QueueError(LinkageError):
-    """The review queue (the project file) cannot be used as asked."""
+class ProjectError(LinkageError):
+    """The project file (review queue, verdicts, record store) cannot be used as asked."""
 
 
-class QueueBusyError(QueueError):
+class ProjectBusyError(ProjectError):
     """Another process holds the project file; the operation did not happen."""
 
 
-class QueueVersionError(QueueError):
+class ProjectVersionError(ProjectError):
     """The project file was written by a newer version of ``linkage``."""
 
 
-class QueueDataError(QueueError):
-    """The project file was made for other data (other ids, inputs or id column)."""
+class ProjectDataError(ProjectError):
+    """The project file was made for other data (other ids, inputs or id column), or it is
+    damaged."""
 
 
-class StoreError(QueueError):
+class StaleResultError(ProjectError):
+    """A result from before an erasure was used: it may still hold the erased record."""
+
+
+class StoreError(ProjectError):
     """The store of records for incremental checks cannot be used as asked (no store in
     the file, a closed store, an unknown record)."""
+
+
+# Old names, one release: importing them warns.
+DEPRECATED_NAMES = {
+    "QueueError": "ProjectError",
+    "QueueBusyError": "ProjectBusyError",
+    "QueueVersionError": "ProjectVersionError",
+    "QueueDataError": "ProjectDataError",
+}
+
+
+def deprecated(old: str, new: str, since: str = "0.2") -> None:
+    """Warn that ``old`` is an old name of ``new`` (kept for one release)."""
+    warnings.warn(
+        f"{old} is deprecated since linkage {since} and will be removed in the next "
+        f"release: use {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def __getattr__(name: str) -> type[ProjectError]:
+    if name in DEPRECATED_NAMES:
+        new = DEPRECATED_NAMES[name]
+        deprecated(name, new)
+        return globals()[new]
+    raise AttributeError(f"module 'linkage.errors' has no attribute {name!r}")

@@ -117,7 +117,7 @@ def evaluate(result, truth_column: str, records: pd.DataFrame) -> dict[str, Accu
     auto = result.pairs[result.pairs["decision"] == "auto_merge"]
     return {
         "pairwise": pairwise_accuracy(
-            auto["record_id_l"], auto["record_id_r"], merged[id_column], merged[truth_column]
+            auto[f"{id_column}_l"], auto[f"{id_column}_r"], merged[id_column], merged[truth_column]
         ),
         "clustered": clustered_accuracy(merged["entity_id"], merged[truth_column]),
     }

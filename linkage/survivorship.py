@@ -471,3 +471,61 @@ def _first_present(candidates: Sequence[str], has) -> str | None:
         if len(present) > 1
         else quote(present[0])
     )
+
+
+def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
+    """Golden records and lineage of these entities in the record store's tables
+    (``store_golden``, ``store_lineage``), from their members in ``store_records``, inside
+    the caller's transaction ``tx``; an entity left without members loses its rows."""
+    if not entities:
+        return
+    tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
+    # Only the columns survivorship reads: the scan reads every stored record's values.
+    stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
+    wanted = [
+        c
+        for c in stored
+        if c in ("rid", "entity_id", "source_dataset", "record_id")
+        or (c.startswith("raw_") and c != "raw_record_id")
+        or c.endswith("_valid")
+        or c in DERIVED_COLUMNS
+    ]
+    members = tx.execute(
+        f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records "
+        "SEMI JOIN touched_entities USING (entity_id)"
+    ).df()
+    if members.empty:  # every member erased: the entity is gone
+        run(
+            tx,
+            "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)",
+        )
+        run(
+            tx,
+            "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)",
+        )
+        tx.unregister("touched_entities")
+        return
+    raw = [c for c in members.columns if c.startswith("raw_") and c != "raw_record_id"]
+    renamed = members.rename(columns={c: c[4:] for c in raw})
+    roles = [c[4:] for c in raw]
+    derived = [c for c in members.columns if c.endswith("_valid")] + [
+        c for c in DERIVED_COLUMNS if c in members.columns
+    ]
+    keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
+    keep = list(dict.fromkeys(c for c in keep if c in renamed.columns))
+    scratch = duckdb.connect()
+    scratch.register("members_frame", renamed[keep])
+    run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
+    tables = build(scratch, "members", roles, prefix="store_build")
+    golden = scratch.execute(f"SELECT * FROM {tables.golden}").df()
+    lineage = scratch.execute(f"SELECT * FROM {tables.lineage}").df()
+    scratch.close()
+    run(tx, "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
+    run(tx, "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
+    tx.unregister("touched_entities")
+    tx.register("new_golden", golden)
+    run(tx, "INSERT INTO store_golden BY NAME SELECT * FROM new_golden")
+    tx.unregister("new_golden")
+    tx.register("new_lineage", lineage)
+    run(tx, "INSERT INTO store_lineage BY NAME SELECT * FROM new_lineage")
+    tx.unregister("new_lineage")

@@ -71,7 +71,7 @@ assert set(pairs["decision"]) <= {"auto_merge", "review", "distinct"}
 assert pairs["match_weight"].is_monotonic_decreasing
 assert len(pairs) == sum(result.decision_counts().values())
 print(result.decision_counts())
-pairs[["record_id_l", "record_id_r", "match_weight", "decision", "reason"]].head()
+pairs[["lead_id_l", "lead_id_r", "match_weight", "decision", "reason"]].head()
 
 # %% [markdown]
 # ## Review
@@ -85,8 +85,8 @@ assert len(review) == result.decision_counts()["review"]
 assert (review["match_weight"] >= threshold).all()
 review[
     [
-        "record_id_l",
-        "record_id_r",
+        "lead_id_l",
+        "lead_id_r",
         "match_weight",
         "reason",
         "person_name_l",

@@ -82,7 +82,7 @@ queue.show(top)
 # %%
 decided = pending.head(30)
 for item in decided.itertuples():
-    verdict = "match" if truth[item.record_l] == truth[item.record_r] else "non_match"
+    verdict = "match" if truth[item.lead_id_l] == truth[item.lead_id_r] else "non_match"
     queue.decide(item.item_id, verdict, reviewer="li.na")
 verdicts = queue.verdicts()
 print(verdicts["verdict"].value_counts().to_dict())
@@ -99,15 +99,15 @@ second = linkage.link(leads, queue=project, seed=0)
 before = dict(zip(first.entities["lead_id"], first.entities["entity_id"]))
 after = dict(zip(second.entities["lead_id"], second.entities["entity_id"]))
 for item in verdicts.itertuples():
-    together = after[item.record_l] == after[item.record_r]
+    together = after[item.lead_id_l] == after[item.lead_id_r]
     assert together == (item.verdict == "match"), item
 
 # no duplicate items, the verdicts kept
-assert len(queue.items()) == len(queue.items().drop_duplicates(["record_l", "record_r"]))
+assert len(queue.items()) == len(queue.items().drop_duplicates(["lead_id_l", "lead_id_r"]))
 assert len(queue.verdicts()) == 30
 
 # entities that no verdict touched keep their ids
-touched = {before[r] for r in set(verdicts["record_l"]) | set(verdicts["record_r"])}
+touched = {before[r] for r in set(verdicts["lead_id_l"]) | set(verdicts["lead_id_r"])}
 unchanged = [r for r, e in before.items() if e not in touched]
 assert all(after[r] == before[r] for r in unchanged)
 print(
@@ -147,7 +147,7 @@ for row in chosen.itertuples():
 chosen[["field", "value", "record_id", "rule"]]
 
 # %%
-lineage.merge_log[["event", "record_id_l", "record_id_r", "match_weight", "reason", "actor"]]
+lineage.merge_log[["event", "lead_id_l", "lead_id_r", "match_weight", "reason", "actor"]]
 
 # %%
 history = second.history(biggest)  # the unified view for a sales rep, in time order
@@ -184,7 +184,7 @@ added = queue.add_audit_sample(fourth, n_auto_merge=20, n_distinct=20, seed=1)
 audit = queue.items()
 audit = audit[audit["kind"] == "audit"]
 for item in audit.itertuples():
-    verdict = "match" if truth[item.record_l] == truth[item.record_r] else "non_match"
+    verdict = "match" if truth[item.lead_id_l] == truth[item.lead_id_r] else "non_match"
     queue.decide(item.item_id, verdict, reviewer="auditor")
 estimate = queue.audit_estimate()
 assert added == len(audit) == 40

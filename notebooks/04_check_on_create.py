@@ -98,8 +98,8 @@ probes = store._prepare(con, work, ids, scorer, known_ids=True)
 pairs = store._candidate_pairs(con, probes, exclude_self=True)
 ours = store._score(con, scorer, probes, pairs)
 theirs = result.pairs.assign(
-    rid_l=lambda p: p["record_id_l"].str[1:].astype(int) - 1,
-    rid_r=lambda p: p["record_id_r"].str[1:].astype(int) - 1,
+    rid_l=lambda p: p["lead_id_l"].str[1:].astype(int) - 1,
+    rid_r=lambda p: p["lead_id_r"].str[1:].astype(int) - 1,
 )
 both = ours.merge(theirs, on=["rid_l", "rid_r"], suffixes=("_store", "_link"))
 print(
@@ -154,7 +154,7 @@ changes = {
 after = store.edit(edited, changes, actor="li.na")
 assert store.entities().set_index("record_id").loc[edited, "entity_id"] == pair_entity
 assert store.events()["event"].iloc[-1] == "edit_left_entity"
-store.events().tail(1)[["event", "entity_id", "record_key", "note"]]
+store.events().tail(1)[["event", "entity_id", "lead_id", "note"]]
 
 # %% [markdown]
 # ## 5. Leads against contacts and customer accounts

@@ -89,10 +89,10 @@ def test_accuracy_from_a_labels_table_of_pairs(sample_result, sample):
     truth = sample.set_index("lead_id")[TRUTH]
     labels = pd.DataFrame(
         {
-            "record_id_l": pairs["record_id_l"],
-            "record_id_r": pairs["record_id_r"],
-            "is_match": truth.loc[pairs["record_id_l"]].to_numpy()
-            == truth.loc[pairs["record_id_r"]].to_numpy(),
+            "lead_id_l": pairs["lead_id_l"],
+            "lead_id_r": pairs["lead_id_r"],
+            "is_match": truth.loc[pairs["lead_id_l"]].to_numpy()
+            == truth.loc[pairs["lead_id_r"]].to_numpy(),
         }
     )
     table = charts.accuracy_by_threshold(sample_result, labels=labels, cluster_thresholds=[0.0])
@@ -124,8 +124,8 @@ def test_labels_are_checked(sample_result, sample):
     with pytest.raises(InputError, match="no column"):
         charts.accuracy_by_threshold(sample_result, truth_column="nope", records=sample)
     with pytest.raises(InputError, match="is_match"):
-        charts.threshold_explorer(sample_result, labels=pd.DataFrame({"record_id_l": ["x"]}))
-    bad = pd.DataFrame({"record_id_l": ["nobody"], "record_id_r": ["L0000001"], "is_match": [1]})
+        charts.threshold_explorer(sample_result, labels=pd.DataFrame({"lead_id_l": ["x"]}))
+    bad = pd.DataFrame({"lead_id_l": ["nobody"], "lead_id_r": ["L0000001"], "is_match": [1]})
     with pytest.raises(InputError, match="not in this result"):
         charts.threshold_explorer(sample_result, labels=bad)
 
@@ -157,14 +157,14 @@ def test_histogram_hands_altair_aggregates_not_pairs(sample_result):
 
 def test_waterfall_for_one_pair_and_for_review_rows(sample_result):
     pair = sample_result.review.iloc[0]
-    one = charts.waterfall(sample_result, (pair["record_id_l"], pair["record_id_r"]))
+    one = charts.waterfall(sample_result, (pair["lead_id_l"], pair["lead_id_r"]))
     # splink's chart ends with the pair's final match weight.
     finals = [r for r in one.chart_dict["data"]["values"] if r["column_name"] == "Final score"]
     assert finals[0]["log2_bayes_factor"] == pytest.approx(pair["match_weight"], abs=1e-6)
     several = charts.waterfall(sample_result, sample_result.review.head(3))
     assert len({r["record_number"] for r in several.chart_dict["data"]["values"]}) == 3
     with pytest.raises(InputError, match="not in this result"):
-        charts.waterfall(sample_result, ("nobody", pair["record_id_r"]))
+        charts.waterfall(sample_result, ("nobody", pair["lead_id_r"]))
 
 
 def test_single_record_result_has_nothing_to_chart(sample):

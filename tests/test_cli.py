@@ -32,7 +32,7 @@ def test_run_links_a_csv_with_a_role_mapping(sample, tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "mobile          <- 'Cell' (given)" in out
     review = pd.read_csv(tmp_path / "out" / "review.csv")
-    assert {"record_id_l", "record_id_r", "reason"} <= set(review.columns)
+    assert {"lead_id_l", "lead_id_r", "reason"} <= set(review.columns)
 
 
 def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys) -> None:

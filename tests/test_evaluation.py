@@ -169,7 +169,7 @@ def test_evaluate_agrees_with_an_independent_count(sample, sample_result) -> Non
     # pairwise: every auto_merge pair is a prediction, right when both share a true person
     pairs = sample_result.pairs
     auto = pairs[pairs["decision"] == "auto_merge"]
-    right = (auto["record_id_l"].map(truth) == auto["record_id_r"].map(truth)).sum()
+    right = (auto["lead_id_l"].map(truth) == auto["lead_id_r"].map(truth)).sum()
     pairwise = scores["pairwise"]
     assert pairwise.predicted == len(auto) > 0
     assert pairwise.true_positives == right

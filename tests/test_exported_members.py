@@ -17,16 +17,17 @@ EXPORTED = {
     "LinkageError",
     "LinkageModel",
     "ModelError",
-    "QueueBusyError",
-    "QueueDataError",
-    "QueueError",
-    "QueueVersionError",
+    "ProjectBusyError",
+    "ProjectDataError",
+    "ProjectError",
+    "ProjectVersionError",
     "ROLES",
     "RecordStore",
     "ReviewQueue",
     "RoleMapping",
     "RoutingRule",
     "SchemaError",
+    "StaleResultError",
     "StoreError",
     "Thresholds",
     "check_all",
@@ -52,3 +53,20 @@ def test_the_version_is_a_public_attribute() -> None:
 
     assert linkage.__version__ == __version__
     assert __version__.count(".") == 2
+
+
+def test_the_old_error_names_warn_and_still_work() -> None:
+    import pytest
+
+    from linkage import errors
+
+    for old, new in errors.DEPRECATED_NAMES.items():
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated.*use {new}"):
+            cls = getattr(linkage, old)
+        assert cls is getattr(linkage, new)
+        with pytest.warns(DeprecationWarning):
+            assert getattr(errors, old) is cls
+    # An old name still catches what the new code raises.
+    with pytest.warns(DeprecationWarning):
+        queue_error = linkage.QueueError
+    assert issubclass(linkage.StoreError, queue_error)

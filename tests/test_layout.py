@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "linkage"
 
 # Private modules that exist to be imported inside the package.
-SHARED_PRIVATE = {"linkage._splink", "linkage._sql", "linkage._version"}
+SHARED_PRIVATE = {"linkage._compat", "linkage._splink", "linkage._sql", "linkage._version"}
 
 
 def _module_name(path: Path) -> str:

@@ -24,8 +24,8 @@ def test_every_input_record_is_in_entities_exactly_once(sample, sample_result) -
 def test_pairs_carry_score_decision_and_reason(sample_result) -> None:
     pairs = sample_result.pairs
     for column in (
-        "record_id_l",
-        "record_id_r",
+        "lead_id_l",
+        "lead_id_r",
         "match_weight",
         "match_probability",
         "decision",
@@ -37,7 +37,7 @@ def test_pairs_carry_score_decision_and_reason(sample_result) -> None:
     assert set(pairs["decision"]) <= {"auto_merge", "review", "distinct"}
     assert pairs["reason"].notna().all()
     assert pairs["match_probability"].between(0, 1).all()
-    assert not pairs.duplicated(["record_id_l", "record_id_r"]).any()
+    assert not pairs.duplicated(["lead_id_l", "lead_id_r"]).any()
     # auto-merged pairs end in one entity unless a keep-apart split them
     auto = pairs[pairs["decision"] == "auto_merge"]
     assert (auto["entity_id_l"] == auto["entity_id_r"]).mean() > 0.95

@@ -21,10 +21,10 @@ from linkage.cli import main
 from linkage.decisions import Thresholds
 from linkage.errors import (
     ConfigError,
-    QueueBusyError,
-    QueueDataError,
-    QueueError,
-    QueueVersionError,
+    ProjectBusyError,
+    ProjectDataError,
+    ProjectError,
+    ProjectVersionError,
 )
 from linkage.review import ReviewQueue
 
@@ -61,7 +61,7 @@ def test_link_puts_review_pairs_in_the_queue_once(template, records, project) ->
     items = queue.items()
     assert len(items) == len(result.review) > 0
     assert (items["kind"] == "review").all() and (items["status"] == "pending").all()
-    assert not items.duplicated(["record_l", "record_r"]).any()
+    assert not items.duplicated(["lead_id_l", "lead_id_r"]).any()
     # both records side by side, with their scores and the reason they were routed
     for column in ("match_probability", "reason", "person_name_l", "person_name_r", "mobile_l"):
         assert column in items
@@ -94,7 +94,7 @@ def test_verdicts_change_skip_and_keep_their_history(project) -> None:
         queue.decide(first, "maybe", reviewer="li.na")
     with pytest.raises(ConfigError, match="reviewer"):
         queue.decide(first, "match", reviewer=" ")
-    with pytest.raises(QueueError, match="no item 99999"):
+    with pytest.raises(ProjectError, match="no item 99999"):
         queue.decide(99999, "match", reviewer="li.na")
 
 
@@ -113,19 +113,21 @@ def test_verdicts_steer_the_next_run_and_entity_ids_stay_stable(records, templat
     queue = ReviewQueue.open(project)
     pending = queue.pending()
     apart_now = pending[
-        [before[a] != before[b] for a, b in zip(pending["record_l"], pending["record_r"])]
+        [before[a] != before[b] for a, b in zip(pending["lead_id_l"], pending["lead_id_r"])]
     ]
-    same = apart_now[[truth[a] == truth[b] for a, b in zip(apart_now.record_l, apart_now.record_r)]]
+    same = apart_now[
+        [truth[a] == truth[b] for a, b in zip(apart_now.lead_id_l, apart_now.lead_id_r)]
+    ]
     other = apart_now[
-        [truth[a] != truth[b] for a, b in zip(apart_now.record_l, apart_now.record_r)]
+        [truth[a] != truth[b] for a, b in zip(apart_now.lead_id_l, apart_now.lead_id_r)]
     ]
-    matched = same.head(2)[["item_id", "record_l", "record_r"]]
+    matched = same.head(2)[["item_id", "lead_id_l", "lead_id_r"]]
     kept_apart = other.head(3)
     assert len(matched) == 2 and len(kept_apart) == 3
     for item in matched["item_id"]:
         queue.decide(int(item), "match", reviewer="li.na")
     # a person also matches two records that were never proposed as a pair
-    proposed = set(zip(first.pairs["record_id_l"], first.pairs["record_id_r"]))
+    proposed = set(zip(first.pairs["lead_id_l"], first.pairs["lead_id_r"]))
     people = records.groupby("true_person_id")["lead_id"].apply(list)
     never = next(
         (ids[0], other_id)
@@ -137,7 +139,7 @@ def test_verdicts_steer_the_next_run_and_entity_ids_stay_stable(records, templat
     )
     queue.decide_pair(never[0], never[1], "match", reviewer="wang.fang", note="same WeChat")
     matched = pd.concat(
-        [matched, pd.DataFrame({"item_id": [0], "record_l": [never[0]], "record_r": [never[1]]})]
+        [matched, pd.DataFrame({"item_id": [0], "lead_id_l": [never[0]], "lead_id_r": [never[1]]})]
     )
     for item in kept_apart["item_id"]:
         queue.decide(int(item), "non_match", reviewer="li.na")
@@ -149,31 +151,31 @@ def test_verdicts_steer_the_next_run_and_entity_ids_stay_stable(records, templat
         & (pairs["entity_id_l"] == pairs["entity_id_r"])
         & (pairs["entity_id_l"].map(sizes) == 2)
     ].iloc[0]
-    queue.decide_pair(twos["record_id_l"], twos["record_id_r"], "non_match", reviewer="wang.fang")
+    queue.decide_pair(twos["lead_id_l"], twos["lead_id_r"], "non_match", reviewer="wang.fang")
 
     second = linkage.link(records, queue=project, seed=0)
     after = _entity_of(second)
-    for a, b in zip(matched["record_l"], matched["record_r"]):
+    for a, b in zip(matched["lead_id_l"], matched["lead_id_r"]):
         assert after[a] == after[b]
-    for a, b in zip(kept_apart["record_l"], kept_apart["record_r"]):
+    for a, b in zip(kept_apart["lead_id_l"], kept_apart["lead_id_r"]):
         assert after[a] != after[b]
-    assert after[twos["record_id_l"]] != after[twos["record_id_r"]]
+    assert after[twos["lead_id_l"]] != after[twos["lead_id_r"]]
 
     # entities no verdict touched keep their records and their ids
-    touched_records = set(matched["record_l"]) | set(matched["record_r"])
-    touched_records |= {twos["record_id_l"], twos["record_id_r"]}
+    touched_records = set(matched["lead_id_l"]) | set(matched["lead_id_r"])
+    touched_records |= {twos["lead_id_l"], twos["lead_id_r"]}
     touched = {before[r] for r in touched_records}
     for record, entity in before.items():
         if entity not in touched:
             assert after[record] == entity
     # an entity keeps its id as records join it: each merge keeps one of the two ids
-    for a, b in zip(matched["record_l"], matched["record_r"]):
+    for a, b in zip(matched["lead_id_l"], matched["lead_id_r"]):
         assert after[a] in (before[a], before[b])
 
     # the counts add up: every record once; entities = before - joins + the split
     groups = {e: {e} for e in set(before.values())}
     joins = 0
-    for a, b in zip(matched["record_l"], matched["record_r"]):
+    for a, b in zip(matched["lead_id_l"], matched["lead_id_r"]):
         ga, gb = groups[before[a]], groups[before[b]]
         if ga is not gb:
             joins += 1
@@ -199,17 +201,17 @@ def test_grown_data_keeps_verdicts_and_ids(records, tmp_path) -> None:
         queue.decide(int(item), "non_match", reviewer="li.na")
     second = linkage.link(records, queue=path, seed=0)
     items = queue.items()
-    assert not items.duplicated(["record_l", "record_r"]).any()
+    assert not items.duplicated(["lead_id_l", "lead_id_r"]).any()
     assert (items["status"] == "decided").sum() == 3 == len(queue.verdicts())
     before, after = _entity_of(first), _entity_of(second)
     kept = np.mean([after[r] == e for r, e in before.items()])
     assert kept > 0.95
-    assert set(queue.entity_map()["record_id"]) == set(records["lead_id"])
+    assert set(queue.entity_map()["lead_id"]) == set(records["lead_id"])
     # items whose new score left the band are marked, not dropped
-    in_band = set(zip(second.review["record_id_l"], second.review["record_id_r"]))
+    in_band = set(zip(second.review["lead_id_l"], second.review["lead_id_r"]))
     in_band |= {(b, a) for a, b in in_band}
     for _, item in items.iterrows():
-        if (item["record_l"], item["record_r"]) not in in_band:
+        if (item["lead_id_l"], item["lead_id_r"]) not in in_band:
             assert item["status"] in ("left_band", "decided")
 
 
@@ -230,26 +232,26 @@ def test_an_item_that_leaves_the_band_is_marked(template, project) -> None:
 
 
 def test_a_queue_for_other_data_is_refused(records, project) -> None:
-    with pytest.raises(QueueDataError, match="other data"):
+    with pytest.raises(ProjectDataError, match="other data"):
         linkage.link(records.rename(columns={"lead_id": "customer_id"}).head(300), queue=project)
     other = records.head(300).assign(lead_id=lambda f: "X" + f["lead_id"])
-    with pytest.raises(QueueDataError, match="none of its"):
+    with pytest.raises(ProjectDataError, match="none of its"):
         linkage.link(other, queue=project)
 
 
 def test_a_newer_or_foreign_file_is_refused(project, tmp_path) -> None:
     with duckdb.connect(str(project)) as con:
         con.execute("UPDATE linkage_meta SET value = '99' WHERE key = 'format_version'")
-    with pytest.raises(QueueVersionError, match="newer linkage"):
+    with pytest.raises(ProjectVersionError, match="newer linkage"):
         ReviewQueue.open(project)
     foreign = tmp_path / "other.duckdb"
     with duckdb.connect(str(foreign)) as con:
         con.execute("CREATE TABLE sales (x INTEGER)")
-    with pytest.raises(QueueError, match="not a linkage project file"):
+    with pytest.raises(ProjectError, match="not a linkage project file"):
         ReviewQueue.open(foreign)
     garbage = tmp_path / "garbage.linkage"
     garbage.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(QueueError, match="cannot open"):
+    with pytest.raises(ProjectError, match="cannot open"):
         ReviewQueue.open(garbage)
 
 
@@ -290,7 +292,7 @@ def test_audit_sample_is_marked_weighted_and_estimates_precision(template, proje
     truth = dict(zip(result.records["record_id"], result.records.index))
     sample = linkage.datasets.load_sample().set_index("lead_id")["true_person_id"]
     for _, item in audit.iterrows():
-        same = sample[item["record_l"]] == sample[item["record_r"]]
+        same = sample[item["lead_id_l"]] == sample[item["lead_id_r"]]
         queue.decide(int(item["item_id"]), "match" if same else "non_match", reviewer="audit")
     estimate = queue.audit_estimate().set_index("decision")
     counts = result.decision_counts()
@@ -305,8 +307,8 @@ def test_audit_sample_is_marked_weighted_and_estimates_precision(template, proje
 def test_the_entity_map_exports_for_the_crm(template, project, records) -> None:
     _, result = template
     mapping = ReviewQueue.open(project).entity_map()
-    assert list(mapping.columns) == ["source_dataset", "record_id", "entity_id"]
-    merged = mapping.merge(result.entities, left_on="record_id", right_on="lead_id")
+    assert list(mapping.columns) == ["source_dataset", "lead_id", "entity_id"]
+    merged = mapping.merge(result.entities, on="lead_id")
     assert len(merged) == len(records)
     assert (merged["entity_id_x"] == merged["entity_id_y"]).all()
 
@@ -369,7 +371,7 @@ def test_two_processes_deciding_at_once_both_succeed_or_one_is_told(project, tmp
     holder = _decide_in_subprocess(project, first, "holder again", pause=3, marker=marker)
     _wait_for(marker, holder)
     impatient = ReviewQueue(project, timeout=0.3)
-    with pytest.raises(QueueBusyError, match="in use by another process"):
+    with pytest.raises(ProjectBusyError, match="in use by another process"):
         impatient.decide(third, "match", reviewer="impatient")
     assert holder.wait(timeout=60) == 0
 

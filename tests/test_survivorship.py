@@ -386,7 +386,7 @@ def test_forget_erases_a_record_everywhere_and_later(sample, tmp_path) -> None:
     first = linkage.link(records, queue=path, seed=0)
     queue = ReviewQueue.open(path)
     in_queue = queue.items()
-    target = in_queue["record_l"].iloc[0]  # a record with a pending review item
+    target = in_queue["lead_id_l"].iloc[0]  # a record with a pending review item
     entity = dict(zip(first.entities["lead_id"], first.entities["entity_id"]))[target]
     row = records.set_index("lead_id").loc[target]
     values = {v for v in row[["name", "mobile", "email", "wechat_unionid"]] if isinstance(v, str)}
@@ -398,14 +398,14 @@ def test_forget_erases_a_record_everywhere_and_later(sample, tmp_path) -> None:
     fields = erased.lineage.fields
     assert target not in set(fields["record_id"])
     assert target not in set(erased.history()["lead_id"])
-    assert target not in set(erased.pairs["record_id_l"]) | set(erased.pairs["record_id_r"])
+    assert target not in set(erased.pairs["lead_id_l"]) | set(erased.pairs["lead_id_r"])
     items = queue.items()
-    assert target not in set(items["record_l"]) | set(items["record_r"])
-    assert target not in set(queue.verdicts()["record_l"])
+    assert target not in set(items["lead_id_l"]) | set(items["lead_id_r"])
+    assert target not in set(queue.verdicts()["lead_id_l"])
     # the log keeps only that a record was erased, and when
     log = queue.events()
     gone = log[log["event"] == "erased"]
-    assert len(gone) == 1 and gone["at"].notna().all() and gone["record_key"].isna().all()
+    assert len(gone) == 1 and gone["at"].notna().all() and gone["lead_id"].isna().all()
     # the entity is named when it lives on in other records (its id may be a record id)
     assert gone["entity_id"].iloc[0] in (entity, None)
     with duckdb.connect(str(path)) as con:  # no trace of the record or its values

@@ -147,7 +147,7 @@ def test_lineage_and_merge_log_name_every_record(linked, records) -> None:
     for entity in sizes[sizes > 1].index:
         members = set(result.entities.loc[result.entities["entity_id"] == entity, "lead_id"])
         built = log[(log["entity_id"] == entity) & log["event"].isin(["auto_merged"])]
-        named = set(built["record_id_l"]) | set(built["record_id_r"])
+        named = set(built["lead_id_l"]) | set(built["lead_id_r"])
         assert named == members, entity  # the links reach every record of the entity
     ouyang = log[log["entity_id"] == "X1"]
     assert len(ouyang) == 2  # two links join three records
@@ -179,13 +179,13 @@ def test_take_out_returns_a_new_result_and_the_entity_follows(fresh) -> None:
     assert alone["n_records"] == 1 and alone["person_name"] == "Ouyang Nana"
     # the undo is a keep-apart verdict against every other record of the entity, logged
     verdicts = linkage.ReviewQueue.open(path).verdicts()
-    apart = verdicts[(verdicts["record_l"] == "X3") | (verdicts["record_r"] == "X3")]
+    apart = verdicts[(verdicts["lead_id_l"] == "X3") | (verdicts["lead_id_r"] == "X3")]
     assert set(apart["verdict"]) == {"non_match"} and set(apart["reviewer"]) == {"li.na"}
-    pairs = {frozenset(p) for p in zip(apart["record_l"], apart["record_r"])}
+    pairs = {frozenset(p) for p in zip(apart["lead_id_l"], apart["lead_id_r"])}
     assert pairs == {frozenset({"X1", "X3"}), frozenset({"X2", "X3"})}
     log = second.lineage.of("X1").merge_log
     taken = log[log["event"] == "take_out"].iloc[0]
-    assert taken["record_id_l"] == "X3" and taken["note"] == "the WeChat lead is her assistant"
+    assert taken["lead_id_l"] == "X3" and taken["note"] == "the WeChat lead is her assistant"
 
 
 def test_a_take_out_holds_when_later_data_makes_the_match_stronger(fresh, records) -> None:
@@ -204,7 +204,7 @@ def test_a_take_out_holds_when_later_data_makes_the_match_stronger(fresh, record
     after = _entity_of(again)
     assert after["X1"] == after["X2"] == "X1"
     assert after["X3"] != "X1"
-    scored = again.pairs.set_index(["record_id_l", "record_id_r"])
+    scored = again.pairs.set_index(["lead_id_l", "lead_id_r"])
     x2_x3 = scored.loc[("X2", "X3")] if ("X2", "X3") in scored.index else scored.loc[("X3", "X2")]
     assert x2_x3["decision"] == "auto_merge"  # the model alone would merge them
     assert after["X4"] in {after["X1"], after["X3"]}  # the new copy joins one side only
@@ -260,7 +260,7 @@ def test_forget_takes_the_values_out_and_the_golden_record_picks_again(fresh) ->
         assert value not in text
     assert "X2" not in set(erased.lineage.fields["record_id"])
     log = erased.lineage.of("X1").merge_log
-    assert not ((log["record_id_l"] == "X2") | (log["record_id_r"] == "X2")).any()
+    assert not ((log["lead_id_l"] == "X2") | (log["lead_id_r"] == "X2")).any()
     erasure = log[log["event"] == "erased"]
-    assert len(erasure) == 1 and erasure["record_id_l"].isna().all()  # that, and when
+    assert len(erasure) == 1 and erasure["lead_id_l"].isna().all()  # that, and when
     assert erased.history("X1")["lead_id"].tolist() == ["X1", "X3"]

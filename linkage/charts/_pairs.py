@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from linkage import _compat
 from linkage._sql import run
 from linkage.errors import InputError, ModelError
 from linkage.evaluation import clustered_accuracy
@@ -114,24 +115,26 @@ def pair_truth(
             by_record=codes,
             pair_table=table,
         )
-    missing = {"record_id_l", "record_id_r"} - set(labels.columns)
-    if missing or not ({"is_match", "clerical_match_score"} & set(labels.columns)):
+    id_l, id_r = id_pair_columns(
+        labels, result.id_column, "labels", " and is_match (or clerical_match_score)"
+    )
+    if not ({"is_match", "clerical_match_score"} & set(labels.columns)):
         raise InputError(
-            "labels needs columns record_id_l, record_id_r and is_match (or "
+            f"labels needs columns {id_l}, {id_r} and is_match (or "
             f"clerical_match_score); it has {list(labels.columns)}"
         )
     if "is_match" in labels.columns:
         is_match = labels["is_match"].astype(bool).to_numpy()
     else:
         is_match = (labels["clerical_match_score"].astype(float) >= 0.5).to_numpy()
-    left = labels["record_id_l"].astype(str).map(rid)
-    right = labels["record_id_r"].astype(str).map(rid)
+    left = labels[id_l].astype(str).map(rid)
+    right = labels[id_r].astype(str).map(rid)
     unknown = left.isna() | right.isna()
     if unknown.any():
         first = labels[unknown].iloc[0]
         raise InputError(
             f"{int(unknown.sum())} labelled pairs name records not in this result, e.g. "
-            f"({first['record_id_l']!r}, {first['record_id_r']!r})"
+            f"({first[id_l]!r}, {first[id_r]!r})"
         )
     frame = pd.DataFrame(
         {
@@ -218,3 +221,21 @@ def registered_view(con: Any, frame: pd.DataFrame) -> Iterator[str]:
         yield name
     finally:
         con.unregister(name)
+
+
+def id_pair_columns(
+    frame: pd.DataFrame, id_column: str, what: str, also: str = ""
+) -> tuple[str, str]:
+    """The two id columns of a table of pairs: ``<id column>_l, <id column>_r`` (as in
+    ``result.pairs``), or the old ``record_id_l, record_id_r`` (deprecated: warns)."""
+    new = (f"{id_column}_l", f"{id_column}_r")
+    if set(new) <= set(frame.columns):
+        return new
+    old = ("record_id_l", "record_id_r")
+    if set(old) <= set(frame.columns):
+        _compat.warn_renamed("record_id_l/_r", f"{new[0]}/_r", "column")
+        return old
+    raise InputError(
+        f"{what} needs the columns {new[0]}, {new[1]}{also} (as in result.pairs); it has "
+        f"{list(frame.columns)}"
+    )

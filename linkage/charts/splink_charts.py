@@ -23,7 +23,13 @@ import pandas as pd
 
 from linkage import _splink
 from linkage._sql import run
-from linkage.charts._pairs import pair_truth, registered_view, rid_lookup, scored_pairs
+from linkage.charts._pairs import (
+    id_pair_columns,
+    pair_truth,
+    registered_view,
+    rid_lookup,
+    scored_pairs,
+)
 from linkage.errors import InputError, ModelError
 
 if TYPE_CHECKING:
@@ -60,9 +66,9 @@ def waterfall(
     """splink's waterfall chart: how each comparison added to one pair's match weight.
 
     Args:
-        pairs: one pair as ``(record_id_l, record_id_r)``, or a frame of pairs with those
-            columns (rows of ``result.pairs`` or ``result.review``); the chart steps
-            through them.
+        pairs: one pair of record ids, or a frame of pairs with ``<id column>_l`` and
+            ``<id column>_r`` columns (rows of ``result.pairs`` or ``result.review``);
+            the chart steps through them.
         limit: at most this many pairs are charted.
 
     Raises:
@@ -71,13 +77,8 @@ def waterfall(
     """
     con, _ = scored_pairs(result)
     if isinstance(pairs, pd.DataFrame):
-        missing = {"record_id_l", "record_id_r"} - set(pairs.columns)
-        if missing:
-            raise InputError(
-                f"pairs needs columns record_id_l and record_id_r (missing {sorted(missing)}); "
-                "pass rows of result.pairs or result.review"
-            )
-        wanted = list(zip(pairs["record_id_l"], pairs["record_id_r"]))[:limit]
+        id_l, id_r = id_pair_columns(pairs, result.id_column, "pairs (rows of result.pairs)")
+        wanted = list(zip(pairs[id_l], pairs[id_r]))[:limit]
     else:
         wanted = [tuple(pairs)]
     rid = rid_lookup(result)
@@ -120,7 +121,7 @@ def splink_threshold_selection(
     Args:
         truth_column, records: the true cluster of each record (every same-cluster pair is
             labelled a match, every scored pair across clusters a non-match); or
-        labels: labelled pairs (``record_id_l``, ``record_id_r``, ``is_match``).
+        labels: labelled pairs (``<id column>_l``, ``<id column>_r``, ``is_match``).
         output_type: ``threshold_selection``, ``accuracy``, ``roc``, ``precision_recall``
             or ``table``.
     """

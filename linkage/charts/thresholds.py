@@ -223,7 +223,7 @@ def threshold_explorer(
         result: a :class:`~linkage.LinkResult`.
         truth_column, records: the true cluster of each record, as ``records[truth_column]``
             (``records`` holds the result's id column); or
-        labels: a table of labelled pairs: ``record_id_l``, ``record_id_r`` and ``is_match``
+        labels: a table of labelled pairs: ``<id column>_l``, ``<id column>_r`` and ``is_match``
             (bool, or a 0-1 ``clerical_match_score``).
         thresholds: where the sliders start (default: the result's thresholds).
         bin_width: slider step and bar width, in match-weight units.
@@ -473,7 +473,7 @@ def accuracy_by_threshold(
 
     Args:
         truth_column, records: the true cluster of each record; or
-        labels: labelled pairs (``record_id_l``, ``record_id_r``, ``is_match``).
+        labels: labelled pairs (``<id column>_l``, ``<id column>_r``, ``is_match``).
         cluster_thresholds: auto-merge thresholds at which entities are re-clustered
             (default: five around the current one); ``[]`` for pairs only.
 
@@ -491,7 +491,7 @@ def accuracy_by_threshold(
     if truth is None:
         raise InputError(
             "accuracy needs labels: pass truth_column= with records=, or labels= (a table of "
-            "record_id_l, record_id_r, is_match)"
+            "<id column>_l, <id column>_r, is_match)"
         )
     try:
         profile = _decision_profile(result, bin_width, low, high, truth)
@@ -772,7 +772,7 @@ def _redecided_entities(result: LinkResult, review: float, auto_merge: float) ->
     redone = result.redecide(
         decisions.Thresholds(review=review, auto_merge=auto_merge), recluster=True
     )
-    labels = np.asarray(redone.labels)
+    labels = np.asarray(redone.cluster_labels)
     run(result.connection, f"DROP TABLE IF EXISTS {redone.pairs_table}")
     return labels
 

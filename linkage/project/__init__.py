@@ -2,8 +2,10 @@
 verdicts, stable entity ids, the log of undos and erasures, and the store of records for
 incremental checks.
 
-- :mod:`linkage.project._file`: the file's tables, format version, metadata, event log,
-  erasure marks and record keys, shared by every user of the file;
+- :mod:`linkage.project._file`: :class:`ProjectFile` (opening, the lock, transactions,
+  format version, metadata, the rewrite after erasures; who holds the file, in its
+  docstring) and the small operations every user of the file shares;
+- :mod:`linkage.project._erase`: a record erased from every table of the file;
 - :mod:`linkage.project._queue`: :class:`ReviewQueue`, the pairs for a person and their
   verdicts, and the sync of a run's entities with the file.
 
@@ -13,9 +15,11 @@ used inside a transaction of its own.
 
 from __future__ import annotations
 
+from linkage.project._erase import erase_records
 from linkage.project._file import (
     FORMAT_VERSION,
     VERDICTS,
+    ProjectFile,
     canonical,
     ensure_item,
     log_event,
@@ -30,11 +34,13 @@ from linkage.project._queue import ReviewQueue, RunSync, check_verdict
 __all__ = [
     "FORMAT_VERSION",
     "VERDICTS",
+    "ProjectFile",
     "ReviewQueue",
     "RunSync",
     "canonical",
     "check_verdict",
     "ensure_item",
+    "erase_records",
     "log_event",
     "now",
     "pause_for_tests",

@@ -1,22 +1,55 @@
-"""The project file's tables and the small operations every user of the file shares
-(internal): its schema and format version, metadata, the event log, erasure marks, record
-keys and stable entity ids.
+"""The project file (:class:`ProjectFile`) and the small operations every user of it
+shares: its schema and format version, metadata, the event log, erasure marks, record keys
+and stable entity ids.
 
 The review queue (:mod:`linkage.project._queue`) and the record store
-(:mod:`linkage.store`) both write through these, each inside its own transaction.
+(:mod:`linkage.store`) both hold a :class:`ProjectFile` and write through it, each change
+inside one transaction of its own.
+
+Who holds the file
+------------------
+DuckDB lets one process write a file, and a process that has it open holds it. The rule
+every entry point follows:
+
+* **Short bursts.** ``link(queue=...)``, the review CLI, ``ReviewQueue`` methods and
+  ``linkage forget`` open the file for one transaction and close it. A process that finds
+  the file held retries for ``timeout`` seconds, then raises
+  :class:`~linkage.errors.ProjectBusyError` (nothing written).
+* **One long holder.** A check service opens a :class:`~linkage.RecordStore` and keeps the
+  file for its lifetime (a check must not pay for opening a file). Everything else that
+  must happen while it runs (verdicts, erasures, imports) goes *through that process*:
+  its ``store.queue`` (the same :class:`ProjectFile`) decides pairs, its ``store.forget``
+  erases, its ``store.add`` imports. A reviewer's web page is served by the same process.
+* **Erasure needs the file to itself** for its last step, a rewrite of the file that
+  leaves no freed block holding erased bytes. The erasure itself (every table, one
+  transaction) happens at once; the rewrite happens as soon as no one in this process
+  holds the file (at once for a short burst, at ``store.close()`` for a holder). Until
+  then the file carries a *compaction pending* mark, and whoever opens it next finishes
+  the rewrite first; a kill in the middle of a rewrite leaves the old file whole, marked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from linkage._sql import run
+from linkage._version import __version__
+from linkage.errors import (
+    ProjectBusyError,
+    ProjectDataError,
+    ProjectError,
+    ProjectVersionError,
+)
 
 FORMAT_VERSION = 1
 
@@ -100,24 +133,6 @@ def log_event(
     )
 
 
-def erase_key(con: duckdb.DuckDBPyConnection, key: str, at: dt.datetime) -> None:
-    run(con, "DELETE FROM review_items WHERE key_l = ? OR key_r = ?", [key, key])
-    run(con, "DELETE FROM verdicts WHERE key_l = ? OR key_r = ?", [key, key])
-    run(con, "DELETE FROM project_records WHERE record_key = ?", [key])
-    run(con, "UPDATE project_events SET record_key = NULL WHERE record_key = ?", [key])
-    run(
-        con,
-        "UPDATE project_events SET note = NULL WHERE note LIKE ? ESCAPE '\\'",
-        ["%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"],
-    )
-    # A one-way hash, so that the record is left out if the CRM sends it again.
-    run(
-        con,
-        "INSERT OR REPLACE INTO erasures VALUES (sha256(?), ?)",
-        [key, at],
-    )
-
-
 def ensure_item(con: duckdb.DuckDBPyConnection, key_l: str, key_r: str, kind: str) -> int:
     row = first_row(
         con.execute(
@@ -147,11 +162,339 @@ def ensure_item(con: duckdb.DuckDBPyConnection, key_l: str, key_r: str, kind: st
     )
 
 
-def pause_for_tests() -> None:
+def pause_for_tests(variable: str = "LINKAGE_TEST_PAUSE_IN_TRANSACTION") -> None:
     """A test hook: hold the open transaction (to kill the process inside it)."""
-    seconds = os.environ.get("LINKAGE_TEST_PAUSE_IN_TRANSACTION")
+    seconds = os.environ.get(variable)
     if seconds:
         marker = os.environ.get("LINKAGE_TEST_PAUSE_MARKER")
         if marker:
             Path(marker).write_text(str(os.getpid()))
         time.sleep(float(seconds))
+
+
+# Files this process holds open, by resolved path: a rewrite must wait for all of them
+# (DuckDB shares one database instance between connections to a file in a process).
+_HOLDERS: dict[str, int] = {}
+_HOLDERS_LOCK = threading.Lock()
+
+
+def _hold_count(path: Path, change: int) -> int:
+    name = str(path.resolve())
+    with _HOLDERS_LOCK:
+        count = _HOLDERS.get(name, 0) + change
+        if count:
+            _HOLDERS[name] = count
+        else:
+            _HOLDERS.pop(name, None)
+        return count
+
+
+class ProjectFile:
+    """One project file (or an in-memory one): opening with retries, the lock, one
+    transaction per change, format versions, metadata, events and the rewrite that
+    erasure needs. The review queue and the record store share one of these.
+
+    Open it with :meth:`open` (created when missing) or :meth:`in_memory`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, *, timeout: float = 10.0) -> None:
+        self.path = Path(path) if path is not None else None
+        self.timeout = timeout
+        self._memory: duckdb.DuckDBPyConnection | None = None
+        self._holders = 0
+        self._lock = threading.RLock()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, timeout: float = 10.0) -> ProjectFile:
+        """Open a project file, creating it when it does not exist, and finish a rewrite
+        that an erasure left pending.
+
+        Raises:
+            ProjectVersionError: the file was written by a newer ``linkage``.
+            ProjectError: the file is not a ``linkage`` project file.
+            ProjectBusyError: another process held the file for longer than ``timeout``.
+        """
+        file = cls(path, timeout=timeout)
+        file.initialise()
+        if file.compaction_pending():
+            file.compact()
+        return file
+
+    @classmethod
+    def in_memory(cls) -> ProjectFile:
+        """A project that lives as long as this object (what ``link`` uses without a file)."""
+        file = cls(None)
+        file._memory = duckdb.connect()
+        file._holders = 1
+        file.initialise()
+        return file
+
+    def __repr__(self) -> str:
+        return f"ProjectFile({self.path if self.path else 'in memory'})"
+
+    def initialise(self) -> None:
+        """Create the tables of a new file; refuse a file this version cannot read."""
+        try:
+            self._initialise()
+        except (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException) as exc:
+            raise ProjectDataError(
+                f"cannot read {self.path} as a project file ({_first_line(exc)}): it is damaged "
+                "or not a DuckDB file; restore it from a backup or give another path"
+            ) from exc
+
+    def _initialise(self) -> None:
+        with self.transaction() as con:
+            tables = {
+                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
+            if tables and "linkage_meta" not in tables:
+                raise ProjectError(
+                    f"{self.path} is a DuckDB file but not a linkage project file "
+                    f"(it holds {', '.join(sorted(tables)[:5])}); give another path"
+                )
+            if "linkage_meta" in tables:
+                stored = read_meta(con, "format_version")
+                if stored is not None and not stored.isdigit():
+                    raise ProjectDataError(
+                        f"{self.path} is damaged: its format version is {stored!r}, not a "
+                        "number; restore the file from a backup"
+                    )
+                if stored is not None and int(stored) > FORMAT_VERSION:
+                    raise ProjectVersionError(
+                        f"{self.path} was written by a newer linkage (project format "
+                        f"{stored}; linkage {__version__} reads format {FORMAT_VERSION} and "
+                        f"older, last written by linkage {read_meta(con, 'linkage_version')}): "
+                        "upgrade linkage to open it"
+                    )
+            for statement in SCHEMA:
+                run(con, statement)
+            _check_tables(con, self.path)
+            if read_meta(con, "format_version") is None:
+                write_meta(con, "format_version", str(FORMAT_VERSION))
+                write_meta(con, "linkage_version", __version__)
+                write_meta(con, "runs", "0")
+
+    # -- connections -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on the project file: all of it is written, or none."""
+        con = self.connect()
+        try:
+            run(con, "BEGIN TRANSACTION")
+            try:
+                yield con
+                run(con, "COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    run(con, "ROLLBACK")
+                raise
+        except duckdb.TransactionException as exc:
+            raise ProjectBusyError(
+                f"another change to {self} was made at the same time; nothing was written, "
+                f"try again ({exc})"
+            ) from exc
+        finally:
+            con.close()
+
+    def hold(self) -> duckdb.DuckDBPyConnection:
+        """Keep the file open until as many :meth:`release` calls (the record store does,
+        so that a check costs no file opening); every operation then runs on a cursor of
+        it, and another process waits, as it does for any writer.
+
+        Raises:
+            ProjectBusyError: another process held the file for longer than ``timeout``.
+        """
+        with self._lock:
+            if self._memory is None:
+                self._memory = self.connect()
+                _hold_count(self.path, +1)
+            self._holders += 1
+            return self._memory
+
+    def release(self) -> None:
+        """Undo one :meth:`hold`; the last one closes the file (other processes may open
+        it again) and finishes a pending rewrite."""
+        with self._lock:
+            if self.path is None or self._holders == 0:
+                return
+            self._holders -= 1
+            if self._holders == 0 and self._memory is not None:
+                self._memory.close()
+                self._memory = None
+                _hold_count(self.path, -1)
+                if self.compaction_pending():
+                    self.compact()
+
+    @property
+    def held(self) -> bool:
+        """Whether this object keeps the file open."""
+        return self._memory is not None
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own (close it): a cursor of the held file, or the file
+        opened, retrying while another process holds it."""
+        if self._memory is not None:
+            return self._memory.cursor()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                con = duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                text = str(exc)
+                if "lock" not in text.lower():
+                    raise ProjectDataError(
+                        f"cannot open {self.path} as a project file ({text}): it is damaged or "
+                        "not a DuckDB file; restore it from a backup or give another path"
+                    ) from exc
+                if time.monotonic() >= deadline:
+                    raise ProjectBusyError(
+                        f"{self.path} is in use by another process (waited {self.timeout:g}s); "
+                        "nothing was written. Try again when it is done, or raise timeout. "
+                        f"DuckDB said: {text}"
+                    ) from exc
+                time.sleep(0.05)
+                continue
+            except duckdb.Error as exc:
+                raise ProjectDataError(
+                    f"cannot open {self.path} as a project file ({exc}): it is damaged or not "
+                    "a DuckDB file; restore it from a backup or give another path"
+                ) from exc
+            if os.environ.get("LINKAGE_TEST_UNCOMPRESSED"):
+                # A test hook: store values as they are, so a byte search can see them.
+                run(con, "SET force_compression = 'uncompressed'")
+            return con
+
+    # -- what it holds ---------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """One metadata value (``None`` when unset)."""
+        con = self.connect()
+        try:
+            return read_meta(con, key)
+        finally:
+            con.close()
+
+    def tables(self) -> set[str]:
+        con = self.connect()
+        try:
+            return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        finally:
+            con.close()
+
+    def compaction_pending(self) -> bool:
+        """Whether an erasure's rewrite of the file is still to be done."""
+        return self.path is not None and self.meta("compaction_pending") is not None
+
+    # -- erasure's last step ---------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file."""
+        con = self.connect()
+        try:
+            run(con, "FORCE CHECKPOINT")
+        finally:
+            con.close()
+
+    def compact(self) -> bool:
+        """Rewrite the file so that no freed block keeps erased values: copy every table,
+        sequence and index to a new file, then put it in place of the old one.
+
+        Needs the file to itself: while anyone in this process holds it (an open
+        store), the rewrite waits for the last release, and the *compaction pending*
+        mark stays. A kill leaves
+        either the old file, still marked, or the new one.
+
+        Returns:
+            whether the file was rewritten.
+        """
+        with self._lock:
+            if self.path is None or self._memory is not None or _hold_count(self.path, 0):
+                return False
+            fresh = self.path.with_name(self.path.name + ".compacting")
+            fresh.unlink(missing_ok=True)
+            Path(str(fresh) + ".wal").unlink(missing_ok=True)
+            con = self.connect()
+            try:
+                run(con, "FORCE CHECKPOINT")
+                name = con.execute("SELECT current_database()").fetchall()[0][0]
+                run(con, f"ATTACH '{_sql_text(fresh)}' AS linkage_compacting")
+                run(con, f'COPY FROM DATABASE "{name}" TO linkage_compacting')
+                run(
+                    con,
+                    "DELETE FROM linkage_compacting.linkage_meta WHERE key = 'compaction_pending'",
+                )
+                pause_for_tests("LINKAGE_TEST_PAUSE_IN_COMPACTION")
+                run(con, "DETACH linkage_compacting")
+            finally:
+                con.close()
+            os.replace(fresh, self.path)
+            Path(str(self.path) + ".wal").unlink(missing_ok=True)
+            return True
+
+
+def _expected_columns() -> dict[str, list[str]]:
+    con = duckdb.connect()
+    try:
+        for statement in SCHEMA:
+            run(con, statement)
+        return _columns(con)
+    finally:
+        con.close()
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() ORDER BY table_name, column_index"
+    ).fetchall():
+        out.setdefault(table, []).append(column)
+    return out
+
+
+_EXPECTED: dict[str, list[str]] = {}
+
+
+def _check_tables(con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+    """A file whose tables or metadata were changed by hand is refused with what is wrong,
+    not met later as a ``KeyError`` or a DuckDB binder error."""
+    if not _EXPECTED:
+        _EXPECTED.update(_expected_columns())
+    found = _columns(con)
+    for table, columns in _EXPECTED.items():
+        if found.get(table) != columns:
+            raise ProjectDataError(
+                f"{path} is damaged: table {table} has columns {found.get(table)}, expected "
+                f"{columns}; restore the file from a backup"
+            )
+    for key in ("format_version", "runs"):
+        value = read_meta(con, key)
+        if value is not None and not value.isdigit():
+            raise ProjectDataError(
+                f"{path} is damaged: its {key} is {value!r}, not a whole number; restore the "
+                "file from a backup"
+            )
+    for key in ("id_columns", "inputs"):
+        value = read_meta(con, key)
+        if value is None:
+            continue
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+            raise ProjectDataError(
+                f"{path} is damaged: its {key} is {value!r}, not a list of names; restore "
+                "the file from a backup"
+            )
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _sql_text(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -33,7 +33,7 @@ can change it later, and the latest verdict on a pair counts.
 
 Concurrency: DuckDB lets one process write a file at a time. Each operation opens the file,
 does its transaction and closes it; a process that finds the file locked retries until
-``timeout`` seconds have passed, then raises :class:`~linkage.errors.QueueBusyError`.
+``timeout`` seconds have passed, then raises :class:`~linkage.errors.ProjectBusyError`.
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,23 +51,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from linkage import _splink
+from linkage import _compat, _splink, survivorship
 from linkage._sql import run
-from linkage._version import __version__
 from linkage.errors import (
     ConfigError,
-    QueueBusyError,
-    QueueDataError,
-    QueueError,
-    QueueVersionError,
+    ProjectDataError,
+    ProjectError,
 )
+from linkage.project._erase import erase_records
 from linkage.project._file import (
-    FORMAT_VERSION,
-    SCHEMA,
     VERDICTS,
+    ProjectFile,
     canonical,
     ensure_item,
-    erase_key,
     first_row,
     log_event,
     now,
@@ -134,10 +129,22 @@ class ReviewQueue:
     Open it with :meth:`open`; pass it to :func:`linkage.link` as ``queue=``.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None, *, timeout: float = 10.0) -> None:
-        self.path = Path(path) if path is not None else None
-        self.timeout = timeout
-        self._memory: duckdb.DuckDBPyConnection | None = None
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | ProjectFile | None,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        self.file = path if isinstance(path, ProjectFile) else ProjectFile(path, timeout=timeout)
+
+    @property
+    def path(self) -> Path | None:
+        """The project file's path (``None`` in memory)."""
+        return self.file.path
+
+    @property
+    def timeout(self) -> float:
+        return self.file.timeout
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -150,113 +157,50 @@ class ReviewQueue:
             timeout: seconds to wait for another process that holds the file.
 
         Raises:
-            QueueVersionError: the file was written by a newer ``linkage``.
-            QueueError: the file is not a ``linkage`` project file.
-            QueueBusyError: another process held the file for longer than ``timeout``.
+            ProjectVersionError: the file was written by a newer ``linkage``.
+            ProjectError: the file is not a ``linkage`` project file.
+            ProjectBusyError: another process held the file for longer than ``timeout``.
         """
-        queue = cls(path, timeout=timeout)
-        queue._initialise()
-        return queue
+        return cls(ProjectFile.open(path, timeout=timeout))
 
     @classmethod
     def in_memory(cls) -> ReviewQueue:
         """A queue that lives as long as this object (what ``link`` uses without a file)."""
-        queue = cls(None)
-        queue._memory = duckdb.connect()
-        queue._initialise()
-        return queue
+        return cls(ProjectFile.in_memory())
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "in memory"
         return f"ReviewQueue({where})"
 
-    def _initialise(self) -> None:
-        with self._transaction() as con:
-            tables = {
-                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-            }
-            if tables and "linkage_meta" not in tables:
-                raise QueueError(
-                    f"{self.path} is a DuckDB file but not a linkage project file "
-                    f"(it holds {', '.join(sorted(tables)[:5])}); give another path"
-                )
-            if "linkage_meta" in tables:
-                stored = read_meta(con, "format_version")
-                if stored is not None and int(stored) > FORMAT_VERSION:
-                    raise QueueVersionError(
-                        f"{self.path} was written by a newer linkage (project format "
-                        f"{stored}; linkage {__version__} reads format {FORMAT_VERSION} and "
-                        f"older, last written by linkage {read_meta(con, 'linkage_version')}): "
-                        "upgrade linkage to open it"
-                    )
-            for statement in SCHEMA:
-                run(con, statement)
-            if read_meta(con, "format_version") is None:
-                write_meta(con, "format_version", str(FORMAT_VERSION))
-                write_meta(con, "linkage_version", __version__)
-                write_meta(con, "runs", "0")
+    @property
+    def id_column(self) -> str:
+        """The records' id column (of the first input linked with this project):
+        :meth:`pending`, :meth:`verdicts`, :meth:`events` and :meth:`entity_map` name ids
+        after it (``lead_id_l``, ``lead_id``); ``record_id`` before the first run. With
+        several inputs an id is written ``input:id``."""
+        stored = self.file.meta("id_columns")
+        columns = json.loads(stored) if stored else []
+        return str(columns[0]) if columns else "record_id"
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction on the project file: all of it is written, or none."""
-        con = self._connect()
-        try:
-            run(con, "BEGIN TRANSACTION")
-            try:
-                yield con
-                run(con, "COMMIT")
-            except BaseException:
-                with contextlib.suppress(duckdb.Error):
-                    run(con, "ROLLBACK")
-                raise
-        except duckdb.TransactionException as exc:
-            raise QueueBusyError(
-                f"another change to {self} was made at the same time; nothing was written, "
-                f"try again ({exc})"
-            ) from exc
-        finally:
-            con.close()
+    def _pair_names(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``record_l, record_r`` renamed to the id column's ``_l, _r`` (old names warn)."""
+        name = self.id_column
+        renamed = {"record_l": f"{name}_l", "record_r": f"{name}_r"}
+        return _compat.renamed_columns(frame.rename(columns=renamed), renamed)
+
+    def _transaction(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self.file.transaction()
 
     def hold(self) -> duckdb.DuckDBPyConnection:
-        """Keep the project file open until :meth:`release` (the incremental store does, so
-        that a check costs no file opening); every operation then runs on a cursor of it,
-        and another process waits, as it does for any writer.
-
-        Raises:
-            QueueBusyError: another process held the file for longer than ``timeout``.
-        """
-        if self._memory is None:
-            self._memory = self._connect()
-            self._held = True
-        return self._memory
+        """Keep the project file open (see :meth:`ProjectFile.hold`)."""
+        return self.file.hold()
 
     def release(self) -> None:
-        """Close the file kept open by :meth:`hold` (other processes may open it again)."""
-        if getattr(self, "_held", False) and self._memory is not None:
-            self._memory.close()
-            self._memory = None
-            self._held = False
+        """Undo one :meth:`hold` (see :meth:`ProjectFile.release`)."""
+        self.file.release()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if self._memory is not None:
-            return self._memory.cursor()
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                return duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
-                text = str(exc)
-                if "lock" not in text.lower():
-                    raise QueueError(f"cannot open {self.path} as a project file: {text}") from exc
-                if time.monotonic() >= deadline:
-                    raise QueueBusyError(
-                        f"{self.path} is in use by another process (waited {self.timeout:g}s); "
-                        "nothing was written. Try again when it is done, or raise timeout. "
-                        f"DuckDB said: {text}"
-                    ) from exc
-                time.sleep(0.05)
-            except duckdb.Error as exc:
-                raise QueueError(f"cannot open {self.path} as a project file: {exc}") from exc
+        return self.file.connect()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -264,7 +208,8 @@ class ReviewQueue:
         """Items waiting for a verdict, most useful first (see the module docstring).
 
         Returns:
-            one row per item: ``item_id, kind, status, record_l, record_r, match_weight,
+            one row per item: ``item_id, kind, status``, the two ids as
+            ``<id column>_l, <id column>_r`` (see :attr:`id_column`), ``match_weight,
             match_probability, reason`` and each role's values as ``<role>_l``, ``<role>_r``.
         """
         statuses = ["conflict", "pending"] + (["skipped"] if include_skipped else [])
@@ -282,7 +227,7 @@ class ReviewQueue:
         whether they are the same.
 
         Raises:
-            QueueError: no such item.
+            ProjectError: no such item.
         """
         row = self._item_row(item_id)
         left, right = json.loads(row["values_l"] or "{}"), json.loads(row["values_r"] or "{}")
@@ -301,21 +246,22 @@ class ReviewQueue:
         """One item's fields as a dict (scores, reason, status, current verdict).
 
         Raises:
-            QueueError: no such item.
+            ProjectError: no such item.
         """
         row = self._item_row(item_id)
         return {k: v for k, v in row.items() if k not in ("values_l", "values_r")}
 
     def verdicts(self, *, history: bool = False) -> pd.DataFrame:
         """The current verdict on each pair (or every verdict ever given, with
-        ``history=True``): ``record_l, record_r, verdict, reviewer, note, origin,
+        ``history=True``): ``<id column>_l, <id column>_r, verdict, reviewer, note, origin,
         decided_at, item_id``."""
         source = "verdicts" if history else f"({CURRENT_VERDICTS})"
         with self._transaction() as con:
-            return con.execute(
+            frame = con.execute(
                 f"SELECT key_l AS record_l, key_r AS record_r, verdict, reviewer, note, origin, "
                 f"decided_at, item_id FROM {source} ORDER BY verdict_id"
             ).df()
+        return self._pair_names(frame)
 
     def labels(self, result: Any = None) -> pd.DataFrame:
         """The verdicts as a splink labels table (``skip`` left out).
@@ -373,21 +319,25 @@ class ReviewQueue:
 
     def entity_map(self) -> pd.DataFrame:
         """The record-to-entity mapping of the last run, to write back to the CRM:
-        ``source_dataset, record_id, entity_id`` (erased records are not in it)."""
+        ``source_dataset, <id column>, entity_id`` (erased records are not in it)."""
         with self._transaction() as con:
-            return con.execute(
+            frame = con.execute(
                 "SELECT source_dataset, record_id, entity_id FROM project_records "
                 "ORDER BY source_dataset, record_id"
             ).df()
+        renamed = {"record_id": self.id_column}
+        return _compat.renamed_columns(frame.rename(columns=renamed), renamed)
 
     def events(self) -> pd.DataFrame:
-        """The log of undos, splits, manual verdicts and erasures: ``at, event, entity_id,
-        record_key, actor, note`` (an erasure keeps only its time and entity)."""
+        """The log of undos, splits, manual verdicts, imports and erasures: ``at, event,
+        entity_id, <id column>, actor, note`` (an erasure keeps only its time and entity)."""
         with self._transaction() as con:
-            return con.execute(
+            frame = con.execute(
                 'SELECT "at", event, entity_id, record_key, actor, note FROM project_events '
                 "ORDER BY event_id"
             ).df()
+        renamed = {"record_key": self.id_column}
+        return _compat.renamed_columns(frame.rename(columns=renamed), renamed)
 
     def audit_estimate(self) -> pd.DataFrame:
         """Precision and recall of the automatic decisions, estimated from verdicts.
@@ -435,7 +385,7 @@ class ReviewQueue:
 
         Raises:
             ConfigError: an unknown verdict or an empty reviewer name.
-            QueueError: no such item; QueueBusyError: the file stayed locked.
+            ProjectError: no such item; ProjectBusyError: the file stayed locked.
         """
         check_verdict(verdict, reviewer)
         with self._transaction() as con:
@@ -443,7 +393,7 @@ class ReviewQueue:
                 con.execute("SELECT key_l, key_r FROM review_items WHERE item_id = ?", [item_id])
             )
             if row is None:
-                raise QueueError(f"no item {item_id} in {self}: list them with pending()")
+                raise ProjectError(f"no item {item_id} in {self}: list them with pending()")
             insert_verdict(con, item_id, row[0], row[1], verdict, reviewer, note, "review")
             pause_for_tests()
             run(
@@ -530,7 +480,7 @@ class ReviewQueue:
         """Refuse a queue made for other data; remember the data's shape on first use.
 
         Raises:
-            QueueDataError: other id column, other inputs, or none of the stored records.
+            ProjectDataError: other id column, other inputs, or none of the stored records.
         """
         with self._transaction() as con:
             stored_columns = read_meta(con, "id_columns")
@@ -542,7 +492,7 @@ class ReviewQueue:
             if json.loads(stored_columns) != list(id_columns) or json.loads(stored_inputs) != list(
                 inputs
             ):
-                raise QueueDataError(
+                raise ProjectDataError(
                     f"{self} was made for other data: inputs {json.loads(stored_inputs)} with "
                     f"id columns {json.loads(stored_columns)}, not inputs {list(inputs)} with "
                     f"{list(id_columns)}. Open another project file for this data."
@@ -557,7 +507,7 @@ class ReviewQueue:
                 )[0]
                 con.unregister("incoming_keys")
                 if shared == 0:
-                    raise QueueDataError(
+                    raise ProjectDataError(
                         f"{self} was made for other data: none of its {n_stored:,} records "
                         "is in this input. Open another project file for this data."
                     )
@@ -607,14 +557,8 @@ class ReviewQueue:
             for event, key, actor, note in state.events:
                 entity = previous.get(key) if key is not None else None
                 log_event(con, event, entity, key, actor, note, stamp)
-            for key in state.erase:
-                # Only that a record was erased, and when: no id, no values. The entity is
-                # named when it lives on in other records (so its merge log shows the gap).
-                entity = previous.get(key)
-                if entity is not None and int((previous == entity).sum()) < 2:
-                    entity = None
-                log_event(con, "erased", entity, None, None, None, stamp)
-                erase_key(con, key, stamp)
+            if state.erase:
+                erase_records(con, state.erase, stamp)
             for key_a, key_b, verdict, reviewer, note, origin in state.verdicts:
                 key_l, key_r = canonical(key_a, key_b)
                 item_id = ensure_item(con, key_l, key_r, "manual")
@@ -622,36 +566,39 @@ class ReviewQueue:
                 run(con, "UPDATE review_items SET status = 'decided' WHERE item_id = ?", [item_id])
             entity_ids = assign_entity_ids(con, state, run_number)
             sync_items(con, state, run_number, stamp, entity_ids)
+            store_follows_mapping(con)
         if state.erase:
-            self._checkpoint()
+            self.file.compact()
         return entity_ids
 
     def _checkpoint(self) -> None:
         """Fold the write-ahead log into the file, so erased values leave the log too."""
-        con = self._connect()
-        try:
-            run(con, "FORCE CHECKPOINT")
-        finally:
-            con.close()
+        self.file.checkpoint()
 
     # -- erasing ---------------------------------------------------------------------------
 
-    def forget(self, record: str | tuple[str, str]) -> None:
-        """Erase a record from the queue alone (items, verdicts, mapping); the log keeps
-        that a record was erased, and when. ``result.forget`` also re-clusters."""
-        key = record_key(record)
+    def forget(self, *records: str | tuple[str, str], compact: bool = True) -> dict[str, str]:
+        """Erase records from every table of the project file, the record store's
+        included, in one transaction; then rewrite the file so that no freed block keeps
+        their values (``compact=False`` leaves that to :meth:`compact`, to erase in a
+        batch). The log keeps only that a record was erased, and when.
+        ``result.forget`` also re-clusters; ``store.forget`` also refreshes the store.
+
+        Returns:
+            the entity ids re-issued because they were named after an erased record
+            (old -> new).
+        """
+        keys = [record_key(r) for r in records]
         with self._transaction() as con:
-            entity = first_row(
-                con.execute(
-                    "SELECT entity_id FROM project_records WHERE entity_id = "
-                    "(SELECT entity_id FROM project_records WHERE record_key = ?) "
-                    "GROUP BY entity_id HAVING count(*) > 1",
-                    [key],
-                )
-            )
-            log_event(con, "erased", entity[0] if entity else None, None, None, None, now())
-            erase_key(con, key, now())
-        self._checkpoint()
+            pause_for_tests()
+            reissued = erase_records(con, keys, now())
+        if compact:
+            self.file.compact()
+        return reissued
+
+    def compact(self) -> bool:
+        """Finish the erasures: rewrite the file (see :meth:`ProjectFile.compact`)."""
+        return self.file.compact()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -670,7 +617,7 @@ class ReviewQueue:
                 """,
                 params,
             ).df()
-        return expand_values(frame)
+        return self._pair_names(expand_values(frame))
 
     def _item_row(self, item_id: int) -> dict[str, Any]:
         with self._transaction() as con:
@@ -684,7 +631,7 @@ class ReviewQueue:
                 [item_id],
             ).df()
         if frame.empty:
-            raise QueueError(f"no item {item_id} in {self}: list them with pending()")
+            raise ProjectError(f"no item {item_id} in {self}: list them with pending()")
         return frame.iloc[0].to_dict()
 
 
@@ -801,12 +748,48 @@ def sync_items(
         con.unregister(view)
 
 
+def store_follows_mapping(con: duckdb.DuckDBPyConnection) -> int:
+    """The record store's entities follow the project's mapping, in the caller's
+    transaction: a run's verdicts, take-outs and splits move the store's records as they
+    move the run's, and golden records of the entities they touch are rebuilt.
+
+    Returns:
+        how many stored records changed entity.
+    """
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "store_records" not in tables:
+        return 0
+    changed = con.execute(
+        "SELECT s.rid, s.entity_id AS entity_before, p.entity_id AS entity_after "
+        "FROM store_records s JOIN project_records p USING (record_key) "
+        "WHERE s.entity_id IS DISTINCT FROM p.entity_id AND p.entity_id IS NOT NULL"
+    ).df()
+    if changed.empty:
+        return 0
+    con.register("moved_records", changed)
+    try:
+        for table in ("store_records", "store_lookup"):
+            run(
+                con,
+                f"UPDATE {table} SET entity_id = m.entity_after FROM moved_records m "
+                f"WHERE {table}.rid = m.rid",
+            )
+    finally:
+        con.unregister("moved_records")
+    touched = set(changed["entity_before"].dropna()) | set(changed["entity_after"])
+    survivorship.rebuild_stored(con, sorted(touched))
+    write_meta(con, "store_changed_at", now().isoformat())
+    return len(changed)
+
+
 def expand_values(frame: pd.DataFrame) -> pd.DataFrame:
     """``values_l``/``values_r`` (JSON) to ``<role>_l``/``<role>_r`` columns."""
     left = [json.loads(v) if isinstance(v, str) else {} for v in frame.pop("values_l")]
     right = [json.loads(v) if isinstance(v, str) else {} for v in frame.pop("values_r")]
     roles = list(dict.fromkeys(k for row in left + right for k in row))
     for role in roles:
+        if role == "record_id":  # the ids are the pair's own columns
+            continue
         frame[f"{role}_l"] = [row.get(role) for row in left]
         frame[f"{role}_r"] = [row.get(role) for row in right]
     return frame

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from linkage import (
+    _compat,
     survivorship,
 )
 from linkage._sql import quote, run
@@ -95,7 +96,8 @@ def merge_log(result: LinkResult) -> pd.DataFrame:
     ctx = result._context
     links = result._links if result._links is not None else pd.DataFrame()
     record_ids = ctx.work["record_id"].to_numpy()
-    columns = list(MERGE_LOG_COLUMNS)
+    id_l, id_r = f"{result.id_column}_l", f"{result.id_column}_r"
+    columns = [{"record_id_l": id_l, "record_id_r": id_r}.get(c, c) for c in MERGE_LOG_COLUMNS]
     if links.empty:
         log = pd.DataFrame(columns=columns)
     else:
@@ -105,8 +107,8 @@ def merge_log(result: LinkResult) -> pd.DataFrame:
             {
                 "entity_id": result._entity_ids[a],
                 "event": np.where(links["how"] == "verdict", "merged_by_verdict", "auto_merged"),
-                "record_id_l": record_ids[a],
-                "record_id_r": record_ids[b],
+                id_l: record_ids[a],
+                id_r: record_ids[b],
                 "match_weight": links["match_weight"].to_numpy(float),
                 "match_probability": links.get("match_probability"),
                 "reason": links["reason"].to_numpy(),
@@ -116,8 +118,8 @@ def merge_log(result: LinkResult) -> pd.DataFrame:
             }
         )
         if ctx.multi:
-            log["record_id_l"] = ctx.keys[a]
-            log["record_id_r"] = ctx.keys[b]
+            log[id_l] = ctx.keys[a]
+            log[id_r] = ctx.keys[b]
     events = ctx.queue.events() if ctx.queue is not None else pd.DataFrame()
     if not events.empty:
         events = events[events["entity_id"].isin(set(pd.Series(result._entity_ids).dropna()))]
@@ -125,16 +127,17 @@ def merge_log(result: LinkResult) -> pd.DataFrame:
             {
                 "entity_id": events["entity_id"],
                 "event": events["event"],
-                "record_id_l": events["record_key"],
+                id_l: events[ctx.queue.id_column],
                 "actor": events["actor"],
                 "note": events["note"],
                 "at": events["at"],
             }
         )
         log = pd.concat([log, events], ignore_index=True)
-    return log.sort_values(["entity_id", "at"], na_position="first", kind="stable").reset_index(
+    log = log.sort_values(["entity_id", "at"], na_position="first", kind="stable").reset_index(
         drop=True
     )[columns]
+    return _compat.renamed_columns(log, {"record_id_l": id_l, "record_id_r": id_r})
 
 
 def history(result: LinkResult, entity_id: str | None) -> pd.DataFrame:

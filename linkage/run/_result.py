@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from linkage import (
+    _compat,
     _splink,
     blocking,
     decisions,
@@ -23,7 +24,7 @@ from linkage import (
     survivorship,
 )
 from linkage import model as model_mod
-from linkage.errors import ModelError
+from linkage.errors import ModelError, StaleResultError
 from linkage.run import _golden, _undo
 from linkage.run._cluster import cluster_entities
 from linkage.run._state import Pending, RunContext, empty_pairs
@@ -32,9 +33,13 @@ from linkage.run._sync import audit_candidates, sync
 logger = logging.getLogger("linkage")
 
 
-@dataclass
+@dataclass(frozen=True)
 class LinkResult:
-    """What :func:`link` found.
+    """What :func:`link` found: a read-only view of one run. Its fields cannot be
+    reassigned; the operations that change entities (:meth:`redecide`, :meth:`recluster`,
+    :meth:`take_out`, :meth:`split`, :meth:`forget`) return a new result and leave this
+    one as it was (after :meth:`forget`, this one refuses to be used: it may hold the
+    erased record).
 
     Attributes:
         entities: one row per input record: ``source_dataset`` (when linking several
@@ -65,13 +70,48 @@ class LinkResult:
     # Pairs can run to millions of rows: they stay in DuckDB (table ``linkage_pairs``)
     # until first asked for, so a pipeline that only needs entities never pays for them.
     pairs_table: str | None = None
-    labels: np.ndarray | None = field(default=None, repr=False)
+    cluster_labels: np.ndarray | None = field(default=None, repr=False)
     _pairs_query: Callable[[str], pd.DataFrame] | None = field(default=None, repr=False)
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _context: Any = field(default=None, repr=False)
     queue: project.ReviewQueue | None = field(default=None, repr=False)
     _entity_ids: np.ndarray | None = field(default=None, repr=False)
     _links: pd.DataFrame | None = field(default=None, repr=False)
+    _erasures_seen: int = field(default=0, repr=False)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _STALE_WHEN_ERASED:
+            ctx = object.__getattribute__(self, "_context")
+            if ctx is not None and ctx.erasures != object.__getattribute__(self, "_erasures_seen"):
+                raise StaleResultError(
+                    f"this result was made before a record was erased (result.forget) and may "
+                    f"still hold its values; use the result forget returned (asked for "
+                    f"{name!r})"
+                )
+        return object.__getattribute__(self, name)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Deprecated name of :attr:`cluster_labels` (``queue.labels()`` are verdicts)."""
+        _compat.warn_renamed("LinkResult.labels", "LinkResult.cluster_labels", "attribute")
+        return self.cluster_labels
+
+    @property
+    def id_column(self) -> str:
+        """The name of the records' id column (of the first input): pairs, the review
+        queue, events and the merge log name ids ``<id_column>``, ``<id_column>_l`` and
+        ``<id_column>_r``."""
+        return next(iter(self.roles.values())).roles["record_id"]
+
+    def __repr__(self) -> str:
+        ctx = object.__getattribute__(self, "_context")
+        if ctx is not None and ctx.erasures != object.__getattribute__(self, "_erasures_seen"):
+            return "<LinkResult: stale, made before an erasure>"
+        entities = object.__getattribute__(self, "entities")
+        return (
+            f"<LinkResult: {len(entities):,} records, "
+            f"{entities['entity_id'].nunique():,} entities, level {self.level}>"
+        )
 
     @property
     def level(self) -> str:
@@ -136,7 +176,7 @@ class LinkResult:
             {},
             source_table=source,
             recluster=recluster,
-            labels=self.labels,
+            labels=self.cluster_labels,
             previous=self,
         )
 
@@ -273,7 +313,7 @@ class LinkResult:
         """Every candidate pair, strongest first (built from DuckDB on first access)."""
         if "pairs" not in self._cache:
             self._cache["pairs"] = (
-                self._pairs_query("pairs") if self._pairs_query else (empty_pairs())
+                self._pairs_query("pairs") if self._pairs_query else empty_pairs(self.id_column)
             )
         return self._cache["pairs"]
 
@@ -282,7 +322,9 @@ class LinkResult:
         """The pairs with decision ``review``, both records' values side by side."""
         if "review" not in self._cache:
             self._cache["review"] = (
-                self._pairs_query("review") if self._pairs_query else (empty_pairs().iloc[:, :6])
+                self._pairs_query("review")
+                if self._pairs_query
+                else empty_pairs(self.id_column).iloc[:, :6]
             )
         return self._cache["review"]
 
@@ -321,6 +363,31 @@ class LinkResult:
             f"seconds:      {seconds:.1f}",
         ]
         return "\n".join(lines)
+
+
+# What a result from before an erasure refuses: everything that shows records or changes
+# entities.
+_STALE_WHEN_ERASED = frozenset(
+    {
+        "entities",
+        "records",
+        "problems",
+        "pairs",
+        "review",
+        "golden",
+        "lineage",
+        "history",
+        "labels",
+        "cluster_labels",
+        "take_out",
+        "split",
+        "forget",
+        "recluster",
+        "redecide",
+        "audit_sample",
+        "blocking_analysis",
+    }
+)
 
 
 @_splink.quiet
@@ -363,12 +430,7 @@ def decide_and_cluster(
         logger.info("cluster: %.2fs", timings["cluster"])
     else:
         entity_ids, links = previous._entity_ids, previous._links
-    result = assemble(ctx, labels, trained, pairs_table, entity_ids)
-    result.timings = timings
-    result.queue = ctx.queue
-    result._entity_ids = entity_ids
-    result._links = links
-    return result
+    return assemble(ctx, labels, trained, pairs_table, entity_ids, timings=timings, links=links)
 
 
 def assemble(
@@ -377,6 +439,9 @@ def assemble(
     trained: model_mod.LinkageModel,
     pairs_table: str,
     entity_ids: np.ndarray,
+    *,
+    timings: dict[str, float],
+    links: pd.DataFrame,
 ) -> LinkResult:
     con, work, frames, mappings, multi = ctx.con, ctx.work, ctx.frames, ctx.mappings, ctx.multi
     sources = work["source_dataset"].to_numpy()
@@ -390,6 +455,7 @@ def assemble(
         else frames[next(iter(frames))][id_column].to_numpy()
     )
     entities = pd.DataFrame({id_column: original_ids, "entity_id": entity_ids})
+    old_ids = {"record_id_l": f"{id_column}_l", "record_id_r": f"{id_column}_r"}
     if multi:
         entities.insert(0, "source_dataset", sources)
     if ctx.erased:
@@ -409,10 +475,10 @@ def assemble(
         front = {}
         if multi:
             front["source_dataset_l"] = sources[rid_l]
-        front["record_id_l"] = original_ids[rid_l]
+        front[f"{id_column}_l"] = original_ids[rid_l]
         if multi:
             front["source_dataset_r"] = sources[rid_r]
-        front["record_id_r"] = original_ids[rid_r]
+        front[f"{id_column}_r"] = original_ids[rid_r]
         pairs = pd.concat([pd.DataFrame(front), pairs], axis=1)
         if which == "review":
             pairs = pairs.drop(columns=[c for c in pairs if c.startswith("gamma_")])
@@ -420,10 +486,10 @@ def assemble(
                 values = work[role].to_numpy()
                 pairs[f"{role}_l"] = values[rid_l]
                 pairs[f"{role}_r"] = values[rid_r]
-            return pairs.drop(columns=["decision"])
+            return _compat.renamed_columns(pairs.drop(columns=["decision"]), old_ids)
         pairs["entity_id_l"] = entity_ids[rid_l]
         pairs["entity_id_r"] = entity_ids[rid_r]
-        return pairs
+        return _compat.renamed_columns(pairs, old_ids)
 
     return LinkResult(
         entities=entities,
@@ -434,7 +500,12 @@ def assemble(
         records=work.drop(index=sorted(ctx.erased)) if ctx.erased else work,
         connection=con,
         pairs_table=pairs_table,
-        labels=labels,
+        cluster_labels=labels,
         _pairs_query=query,
         _context=ctx,
+        _erasures_seen=ctx.erasures,
+        timings=timings,
+        queue=ctx.queue,
+        _entity_ids=entity_ids,
+        _links=links,
     )

@@ -45,6 +45,9 @@ class RunContext:
     source_priority: list[str] | None = None
     erased: set[int] = field(default_factory=set)
     generation: int = 0
+    # Counts erasures: a result made before the latest one is stale (it may show the
+    # erased record's values), and says so when used.
+    erasures: int = 0
 
     def next_pairs_table(self) -> str:
         self.generation += 1
@@ -67,11 +70,11 @@ class Clustered:
     conflicts: pd.DataFrame  # links a reviewer's keep-apart refused
 
 
-def empty_pairs() -> pd.DataFrame:
+def empty_pairs(id_column: str = "record_id") -> pd.DataFrame:
     return pd.DataFrame(
         columns=[
-            "record_id_l",
-            "record_id_r",
+            f"{id_column}_l",
+            f"{id_column}_r",
             "match_weight",
             "match_probability",
             "decision",

@@ -78,6 +78,7 @@ def forget(result: LinkResult, record: str | tuple[str, str]) -> Pending:
     ctx = result._context
     key = ctx.keys[rid]
     ctx.erased.add(rid)
+    ctx.erasures += 1
     scrub(ctx, rid)
     return Pending(erase=[key])
 
@@ -85,6 +86,13 @@ def forget(result: LinkResult, record: str | tuple[str, str]) -> Pending:
 def scrub(ctx: RunContext, rid: int) -> None:
     """Remove an erased record's values from every table of the run (never the caller's
     own input frame)."""
+    row = ctx.work.loc[ctx.work["rid"] == rid].iloc[0]
+    problems = ctx.problems
+    if len(problems):
+        mine = problems["record_id"].astype(str) == str(row["record_id"])
+        if ctx.multi and "source_dataset" in problems.columns:
+            mine &= problems["source_dataset"].astype(str) == str(row["source_dataset"])
+        ctx.problems = problems[~mine].reset_index(drop=True)
     values = [c for c in ctx.work.columns if c not in ("rid", "source_dataset", "record_id")]
     ctx.work.loc[ctx.work["rid"] == rid, values] = None
     # Golden records and lineage built before the erasure: dropped, rebuilt on demand.
