@@ -152,7 +152,7 @@ changes = {
     "address": "南阳卧龙岗",
 }
 after = store.edit(edited, changes, actor="li.na")
-assert store.entities().set_index("record_id").loc[edited, "entity_id"] == pair_entity
+assert store.entities.set_index("lead_id").loc[edited, "entity_id"] == pair_entity
 assert store.events()["event"].iloc[-1] == "edit_left_entity"
 store.events().tail(1)[["event", "entity_id", "lead_id", "note"]]
 

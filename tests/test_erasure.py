@@ -146,7 +146,7 @@ def test_forget_leaves_no_byte_of_the_record_in_the_file(project, leads, tmp_pat
     with linkage.RecordStore.open(path) as store:
         check = store.check_one({"email": row["email"], "mobile": row["mobile"]})
         assert check.matched_record != target
-        assert target not in set(store.entities()["record_id"])
+        assert target not in set(store.entities["lead_id"])
         assert target not in set(store.golden()["entity_id"])
     # The result it returns carries nothing of the record.
     assert target not in set(after.entities["lead_id"])
@@ -184,11 +184,11 @@ def test_a_record_added_to_the_store_can_be_erased(project, leads, tmp_path) -> 
     }
     with linkage.RecordStore.open(path) as store:
         store.add(pd.DataFrame([new]))
-        assert "NEW-0001" in set(store.entities()["record_id"])
+        assert "NEW-0001" in set(store.entities["lead_id"])
         n = store.n_records
         store.forget("NEW-0001")
         assert store.n_records == n - 1
-        assert "NEW-0001" not in set(store.entities()["record_id"])
+        assert "NEW-0001" not in set(store.entities["lead_id"])
         check = store.check_one({"email": new["email"]})
         assert check.matched_record is None
         with pytest.raises(StoreError, match="NOPE"):
@@ -204,7 +204,7 @@ def test_erasures_in_a_batch_and_the_command_line(project, leads, tmp_path, caps
     assert "erased 1 record" in capsys.readouterr().out
     _assert_gone(path, _unique_values(leads, target))
     with linkage.RecordStore.open(path) as store:
-        assert target not in set(store.entities()["record_id"])
+        assert target not in set(store.entities["lead_id"])
 
 
 def test_a_kill_during_erasure_leaves_the_record_whole_or_gone(project, leads, tmp_path) -> None:
@@ -232,7 +232,7 @@ def test_a_kill_during_erasure_leaves_the_record_whole_or_gone(project, leads, t
         queue = linkage.ReviewQueue.open(path)  # opens; finishes a pending rewrite
         present = target in set(queue.entity_map()["lead_id"])
         with linkage.RecordStore.open(path) as store:
-            assert (target in set(store.entities()["record_id"])) == present
+            assert (target in set(store.entities["lead_id"])) == present
         if variable == "LINKAGE_TEST_PAUSE_IN_TRANSACTION":
             assert present  # killed before its commit: none of it
         else:

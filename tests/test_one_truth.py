@@ -105,3 +105,18 @@ def test_a_rebuild_never_silently_drops_what_the_store_gained(leads, project, tm
     assert "WEB-1" in _store_entities(project)
     assert main([*args, "--rebuild-store"]) == 0
     assert "WEB-1" not in _store_entities(project)  # on purpose
+
+
+def test_a_verdict_given_through_the_store_moves_its_entities(project) -> None:
+    with linkage.RecordStore.open(project) as store:
+        items = store.queue.pending()
+        entities = dict(zip(store.entities["lead_id"], store.entities["entity_id"]))
+        apart = items[
+            [entities[a] != entities[b] for a, b in zip(items["lead_id_l"], items["lead_id_r"])]
+        ]
+        item = apart.iloc[0]
+        moves = store.decide(int(item["item_id"]), "match", reviewer="li.na")
+        assert len(moves) >= 1
+        after = dict(zip(store.entities["lead_id"], store.entities["entity_id"]))
+        assert after[item["lead_id_l"]] == after[item["lead_id_r"]]
+        assert store.queue.item(int(item["item_id"]))["status"] == "decided"

@@ -67,7 +67,7 @@ def store(template, tmp_path):
 
 
 def _entity(store: linkage.RecordStore) -> pd.Series:
-    return store.entities().set_index("record_id")["entity_id"]
+    return store.entities.set_index("lead_id")["entity_id"]
 
 
 # -- build ----------------------------------------------------------------------------------
@@ -79,11 +79,13 @@ def test_the_store_holds_what_link_found(template, store) -> None:
     assert store.object_name == "lead" and store.model_version == 1
     assert store.roles["person_name"] == "name" and store.roles["record_id"] == "lead_id"
     # the same entities, every record scored by version 1
-    entities = store.entities()
-    linked = result.entities.rename(columns={"lead_id": "record_id"})
+    entities = store.entities
+    linked = result.entities
     pd.testing.assert_frame_equal(
-        entities[["record_id", "entity_id"]].sort_values("record_id").reset_index(drop=True),
-        linked.sort_values("record_id").reset_index(drop=True),
+        pd.DataFrame(entities[["lead_id", "entity_id"]])
+        .sort_values("lead_id")
+        .reset_index(drop=True),
+        linked.sort_values("lead_id").reset_index(drop=True),
     )
     assert (entities["scored_by"] == 1).all()
     # golden records of the same entities, with the same picks
@@ -113,7 +115,9 @@ def test_build_from_an_in_memory_result_needs_a_path_and_never_overwrites(
     with linkage.RecordStore.build(in_memory, path, object_name="customer", replace=True) as again:
         assert again.object_name == "customer" and again.n_records == len(stored)
     with linkage.RecordStore.open(path) as reopened:  # the queue went with it
-        assert reopened.queue.entity_map()["record_id"].nunique() == len(stored)
+        mapping = reopened.queue.entity_map()
+        assert mapping[reopened.queue.id_column].nunique() == len(stored)
+        assert reopened.queue.id_column == "lead_id"
 
 
 # -- add --------------------------------------------------------------------------------------
@@ -156,8 +160,8 @@ def test_an_import_puts_new_leads_with_the_right_people(leads, store) -> None:
     for ids in twice[together]:
         assert set(outcome[ids]) <= {"merged_in_batch", "new"}
     # and the whole store is as accurate as link promises for a run over all of it
-    everything = store.entities()
-    truth = leads.set_index("lead_id")["true_person_id"].reindex(everything["record_id"])
+    everything = store.entities
+    truth = leads.set_index("lead_id")["true_person_id"].reindex(everything["lead_id"])
     known_rows = truth.notna().to_numpy()
     accuracy = clustered_accuracy(
         everything["entity_id"].to_numpy()[known_rows], truth.to_numpy()[known_rows]
@@ -208,18 +212,19 @@ def test_a_lead_that_looks_like_two_customers_goes_to_review(store) -> None:
     # the refused link waits for a person, first in the queue
     pending = store.queue.pending()
     first = pending.iloc[0]
+    ids = {first[f"{store.queue.id_column}_l"], first[f"{store.queue.id_column}_r"]}
     assert first["kind"] == "conflict"
-    assert {first["record_l"], first["record_r"]} in ({"BRIDGE", "WA"}, {"BRIDGE", "WB"})
+    assert ids in ({"BRIDGE", "WA"}, {"BRIDGE", "WB"})
     refused = ({"WA", "WB"} - {after["BRIDGE"]}).pop()
-    assert refused in {first["record_l"], first["record_r"]}  # the customer it did not join
+    assert refused in ids  # the customer it did not join
     assert "would join two existing entities" in first["reason"]
 
 
 def test_an_import_with_a_stored_id_changes_nothing(store) -> None:
-    before = store.entities()
+    before = store.entities
     with pytest.raises(InputError, match="in the store already"):
         store.add(pd.DataFrame([{**WANG_A, "name": "王建军"}]))
-    pd.testing.assert_frame_equal(store.entities(), before)
+    pd.testing.assert_frame_equal(store.entities, before)
 
 
 # -- edit -------------------------------------------------------------------------------------
@@ -241,12 +246,10 @@ def test_an_edit_that_makes_a_record_another_customer_is_flagged_not_moved(templ
     assert _entity(store)[moved] == home
     events = store.events()
     left = events[events["event"] == "edit_left_entity"]
-    assert left["record_key"].tolist() == [moved] and left["actor"].tolist() == ["li.na"]
+    assert left[store.queue.id_column].tolist() == [moved] and left["actor"].tolist() == ["li.na"]
     pending = store.queue.pending()
-    pair = pending[
-        ((pending["record_l"] == moved) & (pending["record_r"] == stays))
-        | ((pending["record_l"] == stays) & (pending["record_r"] == moved))
-    ]
+    left, right = (pending[f"{store.queue.id_column}_{side}"] for side in "lr")
+    pair = pending[((left == moved) & (right == stays)) | ((left == stays) & (right == moved))]
     assert len(pair) == 1
 
 
@@ -316,7 +319,7 @@ def test_retraining_learns_from_the_stored_records_and_persists(leads, store) ->
     models = store.models().set_index("version")
     assert list(models.index) == [1, 2]
     assert models.loc[2, "note"] == f"retrained on {N_STORED + 2 + 100:,} stored records"
-    assert (store.entities()["scored_by"] == 1).all()  # nothing was rescored
+    assert (store.entities["scored_by"] == 1).all()  # nothing was rescored
     assert "retrained" in set(store.events()["event"])
     path = store.queue.path
     store.close()

@@ -93,8 +93,9 @@ def test_charts_read_labels_in_either_name(linked) -> None:
         charts.threshold_explorer(result, labels=old)
 
 
-def test_store_entities_is_a_property_like_the_results(linked, tmp_path) -> None:
-    result, _ = linked
+def test_store_entities_is_a_property_like_the_results(sample, tmp_path) -> None:
+    records = sample.head(300).drop(columns=["true_person_id", "true_account_id"])
+    result = linkage.link(records, seed=0)
     path = Path(tmp_path) / "store.linkage"
     with linkage.RecordStore.build(result, path) as store:
         entities = _no_warning(lambda: store.entities)

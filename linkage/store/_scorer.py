@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -101,7 +103,12 @@ class Scorer:
             "ON a.is_probe AND NOT b.is_probe"
         )
         self.uid = uid
-        self._prepared: dict[int, tuple[str, str]] = {}
+        # Per connection (each thread of a store has its own cursor): the names of its
+        # prepared statements. Weak, so that a closed cursor's entry goes with it.
+        self._prepared: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._prepared_lock = threading.Lock()
 
     @property
     def country(self) -> str:
@@ -118,7 +125,7 @@ class Scorer:
     def _prepare(self, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
         """Scratch tables and the prepared scoring statements of this connection:
         ``(pairs statement, probe statement)``."""
-        names = self._prepared.get(id(con))
+        names = self._prepared.get(con)
         if names is None:
             # Temporary: nothing reaches the file. One rows table per scorer (model
             # versions differ in their extra columns).
@@ -132,11 +139,12 @@ class Scorer:
                 con,
                 "CREATE TEMP TABLE IF NOT EXISTS linkage_check_pairs (rid_l BIGINT, rid_r BIGINT)",
             )
-            base = f"linkage_score_{id(self)}_{len(self._prepared)}"
+            base = f"linkage_score_{self.rows_table}"
             names = (base, f"{base}_probe")
             run(con, f"PREPARE {names[0]} AS {self.sql}")
             run(con, f"PREPARE {names[1]} AS {self.probe_sql}")
-            self._prepared[id(con)] = names
+            with self._prepared_lock:
+                self._prepared[con] = names
         return names
 
     def stage_rows(
@@ -419,6 +427,16 @@ class Scorer:
                 [[int(x) for x in left], [int(x) for x in right]],
             )
         return con.execute(f"EXECUTE {name}").fetchall()
+
+    def score_query(
+        self, con: duckdb.DuckDBPyConnection, pairs_sql: str, params: Sequence[Any] = ()
+    ) -> pd.DataFrame:
+        """Like :meth:`score`, for the pairs a query lists (``rid_l, rid_r`` of staged
+        rows), as a frame: the pairs of a whole store never pass through Python."""
+        name = self._prepare(con)[0]
+        run(con, "DELETE FROM linkage_check_pairs")
+        run(con, f"INSERT INTO linkage_check_pairs {pairs_sql}", list(params))
+        return con.execute(f"EXECUTE {name}").df()
 
     def score_probes(self, con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         """Like :meth:`score`, for every pair of a staged probe and a staged stored record

@@ -1,5 +1,5 @@
 """The writing side of the record store (internal): making a store from a ``link``
-result, importing a batch, editing a record, retraining.
+result, importing a batch, editing a record, retraining, re-clustering.
 
 Every write is one transaction on the project file (the review queue's), so a process
 killed in the middle leaves the store as it was before, or as it is after.
@@ -33,6 +33,7 @@ from linkage.store._records import (
     STORE_FORMAT_VERSION,
     AddResult,
     CheckResult,
+    StoreState,
     is_missing,
     json_payloads,
     one_result,
@@ -73,6 +74,7 @@ def build_store(
     object_name: str,
     replace: bool,
     timeout: float,
+    discard: bool = False,
 ) -> project.ReviewQueue:
     """Write the store tables for ``result`` into its project file; returns the queue."""
 
@@ -111,6 +113,8 @@ def build_store(
                 f"{path} holds a store already: open it with RecordStore.open, or pass "
                 "replace=True to make it again"
             )
+        if "store_records" in tables and not discard:
+            _refuse_losing_store_changes(con, path, np.asarray(ctx.keys, dtype=object))
         scorer = Scorer(result.model, _types(ctx.con, ctx.records_table))
         work = ctx.work
         active = np.ones(len(work), dtype=bool)
@@ -161,12 +165,19 @@ def build_store(
                         run(
                             tx, f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [files[table]]
                         )
-                    runs = (
+                    # The run count, and what the file was made for (its id columns
+                    # name the queue's columns).
+                    source_meta = dict(
                         source_queue._connect()
-                        .execute("SELECT value FROM linkage_meta WHERE key = 'runs'")
+                        .execute(
+                            "SELECT key, value FROM linkage_meta "
+                            "WHERE key IN ('runs', 'id_columns', 'inputs')"
+                        )
                         .fetchall()
                     )
-                    project.write_meta(tx, "runs", runs[0][0] if runs else "1")
+                    project.write_meta(tx, "runs", source_meta.pop("runs", "1"))
+                    for key, value in source_meta.items():
+                        project.write_meta(tx, key, value)
                     for sequence, table, column in (
                         ("review_item_ids", "review_items", "item_id"),
                         ("verdict_ids", "verdicts", "verdict_id"),
@@ -212,6 +223,7 @@ def build_store(
                     "store_tf_totals": json.dumps(totals),
                     "store_next_rid": str(int(work["rid"].max()) + 1),
                     "store_n_records": str(int(active.sum())),
+                    "store_trained_records": str(int(active.sum())),
                     "store_max_block_size": str(int(result.model.config["max_block_size"])),
                     "store_multi": "true" if ctx.multi else "false",
                 }
@@ -223,6 +235,40 @@ def build_store(
         raise
     queue.release()
     return queue
+
+
+def _refuse_losing_store_changes(
+    con: duckdb.DuckDBPyConnection, path: Path, keys: np.ndarray
+) -> None:
+    """A rebuild from a run must not silently drop what the store gained since it was
+    built: records added with ``store.add`` that the run does not hold, and retrained
+    model versions."""
+    con.register("rebuild_keys", pd.DataFrame({"record_key": keys}))
+    try:
+        extra = [
+            r[0]
+            for r in con.execute(
+                "SELECT record_key FROM store_records ANTI JOIN rebuild_keys USING (record_key) "
+                "ORDER BY rid"
+            ).fetchall()
+        ]
+    finally:
+        con.unregister("rebuild_keys")
+    versions = int(con.execute("SELECT count(*) FROM store_models").fetchall()[0][0])
+    if not extra and versions <= 1:
+        return
+    lost = []
+    if extra:
+        shown = ", ".join(map(repr, extra[:3])) + (", ..." if len(extra) > 3 else "")
+        lost.append(f"{len(extra):,} records this run does not hold ({shown})")
+    if versions > 1:
+        lost.append(f"{versions - 1} retrained model version(s)")
+    raise StoreError(
+        f"rebuilding the store in {path} from this run would drop {' and '.join(lost)}, "
+        "added since the store was built. Link an export that holds every record, or add "
+        "the new records with store.add (CLI: linkage add); to rebuild on purpose and drop "
+        "them, pass discard=True (CLI: --rebuild-store)"
+    )
 
 
 def _export(
@@ -326,21 +372,24 @@ def _text(value: Any) -> str | None:
 
 def add_batch(
     store: RecordStore,
+    state: StoreState,
     frame: pd.DataFrame,
     roles: Mapping[str, str | None] | None,
     actor: str | None,
-) -> AddResult:
+) -> tuple[AddResult, StoreState]:
+    """Import a batch (``store`` finds and scores its candidates, under ``state``);
+    returns what was done and the state it leaves."""
     import time
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     con = store._cursor()
-    scorer = store._scorer()
+    scorer = store._scorer(state.model_version)
     work, ids = store._role_frame(frame, roles, require_ids=True)
     if pd.isna(pd.Series(ids)).any():
         raise InputError("every record to add needs an id: some ids are empty")
     keys = np.array([str(i) for i in ids], dtype=object)
-    if store._state["multi"]:
+    if state.multi:
         keys = np.array([f"records:{i}" for i in ids], dtype=object)
     if len(set(keys)) != len(keys):
         dupes = pd.Series(keys)[pd.Series(keys).duplicated()].unique()[:5].tolist()
@@ -368,7 +417,7 @@ def add_batch(
     with timer(timings, "candidates"):
         probes = store._prepare(con, work, ids, scorer, derived=derived)
         probes.keys = keys
-        pairs, batch_pairs = _all_pairs(store, con, probes)
+        pairs, batch_pairs = _all_pairs(store, con, probes, state.max_block_size)
     with timer(timings, "score"):
         scored = store._score(con, scorer, probes, pairs, batch_pairs)
         # As link does: pairs inside each group that auto-merge links would form, which
@@ -376,10 +425,10 @@ def add_batch(
         group_store, group_batch = _group_pairs(con, probes, scored)
         evidence = store._score(con, scorer, probes, group_store, group_batch)
     with timer(timings, "cluster"):
-        plan = _cluster_batch(store, probes, scored, evidence)
+        plan = _cluster_batch(scorer.model, probes, scored, evidence)
     with timer(timings, "write"):
-        review_count, conflicts = _write_batch(
-            store, work, ids, probes, derived, scored, plan, actor
+        review_count, conflicts, state = _write_batch(
+            store.queue, state, scorer, work, ids, probes, derived, scored, plan, actor
         )
     timings["total"] = time.perf_counter() - started
     entities = pd.DataFrame(
@@ -389,23 +438,26 @@ def add_batch(
             "outcome": plan["outcome"],
         }
     )
-    return AddResult(
+    result = AddResult(
         entities=entities,
         review_items=review_count,
         conflicts=conflicts,
-        model_version=store.model_version,
+        model_version=state.model_version,
         timings=timings,
+        untrained_records=state.untrained,
+        retrain_advised=state.retrain_advised,
     )
+    return result, state
 
 
 def _all_pairs(
-    store: RecordStore, con: duckdb.DuckDBPyConnection, probes: Any
+    store: RecordStore, con: duckdb.DuckDBPyConnection, probes: Any, max_block_size: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs with the store and pairs within the batch, sharing a blocking key."""
     pairs = store._candidate_pairs(con, probes, exclude_self=False)
     keys = probes.block_keys
     counts = keys.groupby("lookup")["probe"].transform("size")
-    keys = keys[counts < store._state["max_block_size"]]
+    keys = keys[counts < max_block_size]
     inner = keys.merge(keys, on="lookup", suffixes=("_a", "_b"))
     inner = inner[inner["probe_a"] < inner["probe_b"]]
     batch_pairs = (
@@ -486,13 +538,12 @@ def _shared_groups(nodes: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
 
 
 def _cluster_batch(
-    store: RecordStore, probes: Any, scored: pd.DataFrame, evidence: pd.DataFrame
+    model: Any, probes: Any, scored: pd.DataFrame, evidence: pd.DataFrame
 ) -> dict[str, Any]:
     """Entities for the new records: strongest link first, never across a keep-apart,
     never joining two existing entities (that link becomes a conflict for review)."""
     n = len(probes.rids)
     position = pd.Series(np.arange(n), index=probes.rids)
-    model = store._scorer().model
     prior = model.probability_two_random_records_match
     floor = math.log2(prior / (1 - prior)) + float(model.config.get("keep_apart_below", -8.0))
     with_store = scored[scored["entity_id"].notna()]
@@ -589,7 +640,9 @@ def _cluster_batch(
 
 
 def _write_batch(
-    store: RecordStore,
+    queue: project.ReviewQueue,
+    state: StoreState,
+    scorer: Scorer,
     work: pd.DataFrame,
     ids: np.ndarray,
     probes: Any,
@@ -597,14 +650,13 @@ def _write_batch(
     scored: pd.DataFrame,
     plan: dict[str, Any],
     actor: str | None,
-) -> tuple[int, int]:
-    """One transaction: records, keys, counts, entities, review items, golden records."""
+) -> tuple[int, int, StoreState]:
+    """One transaction: records, keys, counts, entities, review items, golden records.
+    Returns the review items and conflicts made, and the state the batch leaves."""
 
-    scorer = store._scorer()
-    state = store._state
     n = len(probes.rids)
     stamp = project.now()
-    with store.queue._transaction() as tx:
+    with queue._transaction() as tx:
         project.pause_for_tests()
         run_number = int(project.read_meta(tx, "runs") or 0)
         # Entity ids for new clusters: the first record's key (suffixed when issued before).
@@ -651,13 +703,13 @@ def _write_batch(
                         "record_id": [str(i) for i in ids],
                         "source_dataset": "records",
                         "entity_id": entity,
-                        "scored_by": store.model_version,
+                        "scored_by": state.model_version,
                         "added_at": stamp,
                     }
                 ),
                 raw.add_prefix("raw_"),
                 _storable(derived),
-                _key_columns(probes, state["rules"]),
+                _key_columns(probes, state.rules),
             ],
             axis=1,
         )
@@ -694,7 +746,7 @@ def _write_batch(
             "INSERT INTO store_keys SELECT lookup, rid, md5_number_upper(lookup) FROM new_keys",
         )
         tx.unregister("new_keys")
-        _update_counts(tx, store, derived, scorer)
+        _update_counts(tx, derived, scorer)
         # The entity mapping of the project file.
         tx.register(
             "new_mapping",
@@ -725,18 +777,22 @@ def _write_batch(
             f" new entities, {review_count} review items, {n_conflicts} conflicts",
             stamp,
         )
-        state_updates = {
-            "store_next_rid": str(int(probes.rids.max()) + 1),
-            "store_n_records": str(state["n_records"] + n),
-            "store_tf_totals": json.dumps(_new_totals(state["totals"], derived, scorer)),
-        }
-        for key, value in state_updates.items():
-            project.write_meta(tx, key, value)
-    state["next_rid"] = int(probes.rids.max()) + 1
-    state["n_records"] += n
-    store._memory_index = None  # reloaded before the next check
-    state["totals"] = json.loads(state_updates["store_tf_totals"])
-    return review_count, n_conflicts
+        state = state.but(
+            next_rid=int(probes.rids.max()) + 1,
+            n_records=state.n_records + n,
+            totals=_new_totals(state.totals, derived, scorer),
+        )
+        _write_state(tx, state)
+    return review_count, n_conflicts, state
+
+
+def _write_state(tx: duckdb.DuckDBPyConnection, state: StoreState) -> None:
+    """The counters of the state in the file's metadata (the rest never changes after
+    the build, or is written where it changes: the model version)."""
+    project.write_meta(tx, "store_next_rid", str(state.next_rid))
+    project.write_meta(tx, "store_n_records", str(state.n_records))
+    project.write_meta(tx, "store_tf_totals", json.dumps(dict(state.totals)))
+    project.write_meta(tx, "store_trained_records", str(state.trained_on))
 
 
 def _storable(derived: pd.DataFrame) -> pd.DataFrame:
@@ -770,9 +826,7 @@ def _new_totals(totals: Mapping[str, int], derived: pd.DataFrame, scorer: Any) -
     return out
 
 
-def _update_counts(
-    tx: duckdb.DuckDBPyConnection, store: RecordStore, derived: pd.DataFrame, scorer: Any
-) -> None:
+def _update_counts(tx: duckdb.DuckDBPyConnection, derived: pd.DataFrame, scorer: Any) -> None:
     """Term-frequency counts and shared-number counts follow the new records."""
     parts = []
     for column in scorer.tf_columns:
@@ -909,65 +963,27 @@ def _fill_item_values(tx: duckdb.DuckDBPyConnection) -> None:
 
 def _rebuild_golden(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
     """Golden records and lineage of these entities, from their stored members."""
-    if not entities:
-        return
-    tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
-    # Only the columns survivorship reads: the scan reads every stored record's values.
-    stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
-    wanted = [
-        c
-        for c in stored
-        if c in ("rid", "entity_id", "source_dataset", "record_id")
-        or (c.startswith("raw_") and c != "raw_record_id")
-        or c.endswith("_valid")
-        or c in survivorship.DERIVED_COLUMNS
-    ]
-    members = tx.execute(
-        f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records "
-        "SEMI JOIN touched_entities USING (entity_id)"
-    ).df()
-    raw = [c for c in members.columns if c.startswith("raw_") and c != "raw_record_id"]
-    renamed = members.rename(columns={c: c[4:] for c in raw})
-    roles = [c[4:] for c in raw]
-    derived = [c for c in members.columns if c.endswith("_valid")] + [
-        c for c in survivorship.DERIVED_COLUMNS if c in members.columns
-    ]
-    keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
-    keep = list(dict.fromkeys(c for c in keep if c in renamed.columns))
-    scratch = duckdb.connect()
-    scratch.register("members_frame", renamed[keep])
-    run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
-    tables = survivorship.build(scratch, "members", roles, prefix="store_build")
-    golden = scratch.execute(f"SELECT * FROM {tables.golden}").df()
-    lineage = scratch.execute(f"SELECT * FROM {tables.lineage}").df()
-    scratch.close()
-    run(tx, "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
-    run(tx, "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
-    tx.unregister("touched_entities")
-    tx.register("new_golden", golden)
-    run(tx, "INSERT INTO store_golden BY NAME SELECT * FROM new_golden")
-    tx.unregister("new_golden")
-    tx.register("new_lineage", lineage)
-    run(tx, "INSERT INTO store_lineage BY NAME SELECT * FROM new_lineage")
-    tx.unregister("new_lineage")
+    survivorship.rebuild_stored(tx, entities)
 
 
 def edit_record(
     store: RecordStore,
+    state: StoreState,
     record_id: str,
     values: dict[str, Any],
     roles: Mapping[str, str | None] | None,
     actor: str | None,
-) -> CheckResult:
-
+) -> tuple[CheckResult, StoreState]:
+    """Change a stored record and check it again (``store`` checks, under ``state``);
+    returns the check and the state the edit leaves."""
     con = store._cursor()
-    key = f"records:{record_id}" if store._state["multi"] else record_id
+    key = state.record_key(record_id)
     found = con.execute("SELECT * FROM store_records WHERE record_key = ?", [key]).df()
     if found.empty:
         raise StoreError(f"no record {record_id!r} in the store: add it with store.add")
     row = found.iloc[0]
     raw = {c[4:]: row[c] for c in found.columns if c.startswith("raw_")}
-    columns = store._state["columns"]
+    columns = state.columns
     by_column = {c: r for r, c in columns.items()}
     for name, value in values.items():
         role = name if name in raw else by_column.get(name)
@@ -978,7 +994,7 @@ def edit_record(
         raw[role] = value
     raw["record_id"] = record_id
     frame = pd.DataFrame([raw])
-    scorer = store._scorer()
+    scorer = store._scorer(state.model_version)
     work, ids = store._role_frame(frame, {r: r for r in raw}, require_ids=True)
     checked = store._check_frame(frame, {r: r for r in raw}, all_candidates=True, exclude_self=True)
     entity = row["entity_id"]
@@ -1001,7 +1017,7 @@ def edit_record(
         for column, value in stored.items():
             if column in found.columns:
                 sets[column] = None if is_missing(value) else value
-        for column, value in _key_columns(probes, store._state["rules"]).iloc[0].items():
+        for column, value in _key_columns(probes, state.rules).iloc[0].items():
             sets[column] = value
         assignments = ", ".join(f"{quote(c)} = ?" for c in sets)
         run(tx, f"UPDATE store_records SET {assignments} WHERE rid = ?", [*sets.values(), rid])
@@ -1017,7 +1033,8 @@ def edit_record(
                 "INSERT INTO store_keys VALUES (?, ?, md5_number_upper(?))",
                 [lookup, rid, lookup],
             )
-        _adjust_tf(tx, store, row, derived, scorer)
+        state = state.but(totals=_adjust_tf(tx, state.totals, row, derived, scorer))
+        _write_state(tx, state)
         _adjust_phone_names(tx, rid, row, derived)
         if left:
             best = con.execute(
@@ -1044,20 +1061,20 @@ def edit_record(
         else:
             project.log_event(tx, "edited", entity, key, actor, None)
         _rebuild_golden(tx, [entity])
-    store._memory_index = None  # reloaded before the next check
-    result = one_result(checked, store.object_name)
+    result = one_result(checked, state.object_name)
     result.candidates = result.candidates.assign(left_entity=left)
-    return result
+    return result, state
 
 
 def _adjust_tf(
     tx: duckdb.DuckDBPyConnection,
-    store: RecordStore,
+    totals: Mapping[str, int],
     row: pd.Series,
     derived: pd.DataFrame,
     scorer: Any,
-) -> None:
-    totals = dict(store._state["totals"])
+) -> dict[str, int]:
+    """Term-frequency counts follow an edited record; returns the new totals."""
+    totals = dict(totals)
     for column in scorer.tf_columns:
         old = row.get(column)
         new = derived[column].iloc[0] if column in derived.columns else None
@@ -1076,8 +1093,7 @@ def _adjust_tf(
                 [f"tf:{column}={new}", f"tf:{column}={new}"],
             )
             totals[column] = int(totals.get(column, 0)) + 1
-    project.write_meta(tx, "store_tf_totals", json.dumps(totals))
-    store._state["totals"] = totals
+    return totals
 
 
 def _adjust_phone_names(
@@ -1138,16 +1154,22 @@ def _adjust_phone_names(
             run(tx, upsert, [f"pc:{number}", 1, f"pc:{number}"])
 
 
-def retrain(store: RecordStore, seed: int, note: str | None) -> int:
-    """A new model version trained on the stored records (nothing is rescored)."""
+def retrain(
+    con: duckdb.DuckDBPyConnection,
+    queue: project.ReviewQueue,
+    state: StoreState,
+    old: Any,
+    seed: int,
+    note: str | None,
+) -> StoreState:
+    """A new model version trained on the stored records (nothing is rescored), with the
+    thresholds, rules and settings of ``old``; returns the state it leaves."""
 
-    con = store._cursor()
     frame = con.execute("SELECT * FROM store_records ORDER BY rid").df()
     raw = [c for c in frame.columns if c.startswith("raw_")]
     records = frame[raw].rename(columns={c: c[4:] for c in raw})
     roles = {c: c for c in records.columns}
-    rules = store._state["rules"]
-    old = store.model
+    rules = list(state.rules)
     result = link(
         records,
         roles=roles,
@@ -1155,11 +1177,12 @@ def retrain(store: RecordStore, seed: int, note: str | None) -> int:
         thresholds=old.policy.thresholds,
         routing_rules=old.policy.rules,
         seed=seed,
-        max_block_size=store._state["max_block_size"],
+        max_block_size=state.max_block_size,
         keep_apart_below=float(old.config.get("keep_apart_below", -8.0)),
     )
-    version = store.model_version + 1
-    with store.queue._transaction() as tx:
+    version = state.model_version + 1
+    state = state.but(model_version=version, trained_on=len(records))
+    with queue._transaction() as tx:
         run(
             tx,
             "INSERT INTO store_models VALUES (?, ?, ?, ?)",
@@ -1171,6 +1194,376 @@ def retrain(store: RecordStore, seed: int, note: str | None) -> int:
             ],
         )
         project.write_meta(tx, "store_model_version", str(version))
+        _write_state(tx, state)
         project.log_event(tx, "retrained", None, None, None, f"model version {version}")
-    store._state["model_version"] = version
-    return version
+    return state
+
+
+# Candidate pairs of the whole store: records that share a blocking key held by no more
+# records than the block limit (the pairs link finds: a bigger block is guarded).
+_STORE_PAIRS = """
+    SELECT DISTINCT a.rid AS rid_l, b.rid AS rid_r
+    FROM store_keys a JOIN store_keys b ON a.lookup = b.lookup AND a.rid < b.rid
+    WHERE a.lookup IN (SELECT lookup FROM store_keys GROUP BY lookup
+                       HAVING count(*) >= 2 AND count(*) <= ?)
+"""
+
+
+def recluster(
+    store: RecordStore, state: StoreState, actor: str | None
+) -> tuple[pd.DataFrame, StoreState]:
+    """Every stored record's entity again, as ``link`` clusters a run, with the current
+    model (``store`` stages and scores, under ``state``); one transaction.
+
+    Returns:
+        the records that changed entity (``record_id, entity_before, entity_id``), and
+        the state it leaves.
+    """
+    con = store._cursor()
+    scorer = store._scorer(state.model_version)
+    stored = con.execute(
+        "SELECT rid, record_key, record_id, entity_id FROM store_records ORDER BY rid"
+    ).df()
+    rids = stored["rid"].to_numpy(np.int64)
+    scorer.stage_batch(con, [], [], [], [], rids, state.totals)
+    scored = scorer.score_query(con, _STORE_PAIRS, [state.max_block_size])
+    # DuckDB returns rows in any order (threads): sorted, ties break the same every run.
+    scored = scored.sort_values(["rid_l", "rid_r"], kind="stable", ignore_index=True)
+    verdicts = _verdicts_between(store.queue.constraints(), stored)
+    labels, conflicts = _cluster_store(con, scorer, rids, scored, verdicts)
+    stamp = project.now()
+    with store.queue._transaction() as tx:
+        project.pause_for_tests()
+        run_number = int(project.read_meta(tx, "runs") or 0)
+        entity = _stable_entity_ids(tx, stored, labels, run_number)
+        before = stored["entity_id"].to_numpy(dtype=object)
+        moved = entity != before
+        moves = pd.DataFrame(
+            {
+                "rid": rids[moved],
+                "record_key": stored["record_key"].to_numpy(dtype=object)[moved],
+                "entity_id": entity[moved],
+            }
+        )
+        tx.register("recluster_moves", moves)
+        for table in ("store_records", "store_lookup"):
+            run(
+                tx,
+                f"UPDATE {table} t SET entity_id = m.entity_id FROM recluster_moves m "
+                "WHERE t.rid = m.rid",
+            )
+        run(
+            tx,
+            "UPDATE project_records p SET entity_id = m.entity_id FROM recluster_moves m "
+            "WHERE p.record_key = m.record_key",
+        )
+        tx.unregister("recluster_moves")
+        run(tx, "UPDATE store_records SET scored_by = ?", [state.model_version])
+        key_of = pd.Series(stored["record_key"].to_numpy(dtype=object), index=rids)
+        sizes = pd.Series(entity).value_counts()
+        entity_of = pd.Series(entity, index=rids)
+        items = _sync_store_items(
+            tx, key_of, entity_of, sizes, scored, conflicts, run_number, stamp
+        )
+        _rebuild_golden(tx, sorted(set(before[moved]) | set(entity[moved])))
+        project.log_event(
+            tx,
+            "reclustered",
+            None,
+            None,
+            actor,
+            f"model version {state.model_version}: {len(scored):,} pairs scored, "
+            f"{int(moved.sum()):,} of {len(rids):,} records changed entity, "
+            f"{len(sizes):,} entities, {items} new review items, {len(conflicts)} conflicts",
+            stamp,
+        )
+    result = pd.DataFrame(
+        {
+            "record_id": stored["record_id"].to_numpy(dtype=object)[moved],
+            "entity_before": before[moved],
+            "entity_id": entity[moved],
+        }
+    )
+    return result, state
+
+
+def _verdicts_between(constraints: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """The current ``match`` / ``non_match`` verdicts between stored records, by rid."""
+    columns = ["rid_l", "rid_r", "verdict"]
+    if constraints.empty:
+        return pd.DataFrame(columns=columns)
+    rid_of = pd.Series(stored["rid"].to_numpy(np.int64), index=stored["record_key"].to_numpy())
+    a = rid_of.reindex(constraints["key_l"].to_numpy()).to_numpy()
+    b = rid_of.reindex(constraints["key_r"].to_numpy()).to_numpy()
+    known = ~(np.isnan(a) | np.isnan(b)) & (a != b)
+    a, b = a[known].astype(np.int64), b[known].astype(np.int64)
+    return pd.DataFrame(
+        {
+            "rid_l": np.minimum(a, b),
+            "rid_r": np.maximum(a, b),
+            "verdict": constraints["verdict"].to_numpy()[known],
+        }
+    )
+
+
+def _cluster_store(
+    con: duckdb.DuckDBPyConnection,
+    scorer: Scorer,
+    rids: np.ndarray,
+    scored: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    max_group_size: int = 60,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Entities of every stored record, by link's method (``linkage.run``'s clustering):
+    auto-merge links and ``match`` verdicts (stronger than any score) merged strongest
+    first, never across a pair whose evidence is below ``keep_apart_below`` (pairs inside
+    a candidate group that blocking never proposed are scored for that) nor across a
+    ``non_match``. Returns a label per record (the position of its cluster's first
+    record) and the links that need a person (``rid_l, rid_r, match_weight,
+    match_probability, decision, reason``)."""
+    n = len(rids)
+    node = pd.Series(np.arange(n), index=rids)
+    model = scorer.model
+    auto = scored[scored["decision"] == "auto_merge"]
+    matches = verdicts[verdicts["verdict"] == "match"]
+    apart = verdicts[verdicts["verdict"] == "non_match"]
+    links = pd.concat(
+        [
+            auto[["rid_l", "rid_r", "match_weight", "match_probability", "reason"]].assign(
+                how="auto_merge"
+            ),
+            pd.DataFrame(
+                {
+                    "rid_l": matches["rid_l"].to_numpy(np.int64),
+                    "rid_r": matches["rid_r"].to_numpy(np.int64),
+                    "match_weight": np.inf,
+                    "match_probability": 1.0,
+                    "reason": "verdict match",
+                    "how": "verdict",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    left = node.reindex(links["rid_l"].to_numpy()).to_numpy(np.int64)
+    right = node.reindex(links["rid_r"].to_numpy()).to_numpy(np.int64)
+    prior = model.probability_two_random_records_match
+    floor = math.log2(prior / (1 - prior)) + float(model.config.get("keep_apart_below", -8.0))
+    groups = clustering.connected_components(n, left, right)
+    pair_l = node.reindex(scored["rid_l"].to_numpy()).to_numpy(np.int64)
+    pair_r = node.reindex(scored["rid_r"].to_numpy()).to_numpy(np.int64)
+    weak = (scored["match_weight"].to_numpy(float) < floor) & (groups[pair_l] == groups[pair_r])
+    apart_l, apart_r = [pair_l[weak]], [pair_r[weak]]
+    # Pairs inside a candidate group of 3 or more that blocking never proposed.
+    sizes = clustering.group_sizes(groups)
+    candidate = np.flatnonzero((sizes >= 3) & (sizes <= max_group_size))
+    done = set(zip(pair_l.tolist(), pair_r.tolist()))
+    unscored = [
+        (a, b)
+        for nodes in _shared_groups(candidate, groups[candidate])
+        for i, a in enumerate(nodes.tolist())
+        for b in nodes.tolist()[i + 1 :]
+        if (a, b) not in done
+    ]
+    if unscored:
+        within = np.asarray(unscored, dtype=np.int64)
+        con.register(
+            "recluster_group_pairs",
+            pd.DataFrame({"rid_l": rids[within[:, 0]], "rid_r": rids[within[:, 1]]}),
+        )
+        try:
+            extra = scorer.score_query(con, "SELECT rid_l, rid_r FROM recluster_group_pairs")
+        finally:
+            con.unregister("recluster_group_pairs")
+        extra = extra[extra["match_weight"].to_numpy(float) < floor]
+        apart_l.append(node.reindex(extra["rid_l"].to_numpy()).to_numpy(np.int64))
+        apart_r.append(node.reindex(extra["rid_r"].to_numpy()).to_numpy(np.int64))
+    evidence_l, evidence_r = np.concatenate(apart_l), np.concatenate(apart_r)
+    # A reviewer's match overrides the evidence against that very pair.
+    said = set(zip(matches["rid_l"].tolist(), matches["rid_r"].tolist()))
+    if said:
+        keep = np.array(
+            [
+                (min(rids[a], rids[b]), max(rids[a], rids[b])) not in said
+                for a, b in zip(evidence_l.tolist(), evidence_r.tolist())
+            ],
+            dtype=bool,
+        )
+        evidence_l, evidence_r = evidence_l[keep], evidence_r[keep]
+    hard_l = node.reindex(apart["rid_l"].to_numpy()).to_numpy(np.int64)
+    hard_r = node.reindex(apart["rid_r"].to_numpy()).to_numpy(np.int64)
+    outcome = clustering.cluster_links(
+        n,
+        left,
+        right,
+        links["match_weight"].to_numpy(float),
+        evidence_l,
+        evidence_r,
+        hard_l,
+        hard_r,
+    )
+    # As in link: a link refused by a keep-apart on that very pair is the person's
+    # decision; one refused by a keep-apart elsewhere in the group, or a reviewer's
+    # match that could not be honoured, needs a person.
+    said_apart = set(zip(apart["rid_l"].tolist(), apart["rid_r"].tolist()))
+    own = np.array(
+        [(a, b) in said_apart for a, b in zip(links["rid_l"].tolist(), links["rid_r"].tolist())],
+        dtype=bool,
+    )
+    needs_person = (outcome.refused_by_hard & ~own) | (
+        outcome.refused & (links["how"] == "verdict").to_numpy()
+    )
+    conflicts = links[needs_person].copy()
+    conflicts["reason"] = "a keep-apart verdict refused this link: " + conflicts["reason"].astype(
+        str
+    )
+    conflicts["decision"] = np.where(conflicts["how"] == "verdict", None, "auto_merge")
+    return outcome.labels, conflicts.drop(columns="how").reset_index(drop=True)
+
+
+def _stable_entity_ids(
+    tx: duckdb.DuckDBPyConnection, stored: pd.DataFrame, labels: np.ndarray, run_number: int
+) -> np.ndarray:
+    """Entity ids that stay where their records stay, as a run of ``link`` keeps them:
+    each previous id goes to the cluster holding most of its records, each cluster keeps
+    the id most of its records had (ties: the lower label, the smaller id); a cluster
+    with none takes its first record's key (``#2``, ``#3`` when issued before)."""
+    frame = pd.DataFrame({"old": stored["entity_id"].to_numpy(dtype=object), "label": labels})
+    counts = frame.dropna().groupby(["old", "label"]).size().rename("n").reset_index()
+    home = counts.sort_values(["old", "n", "label"], ascending=[True, False, True])
+    home = home.drop_duplicates("old")
+    kept = home.sort_values(["label", "n", "old"], ascending=[True, False, True])
+    kept = kept.drop_duplicates("label")
+    ids = dict(zip(kept["label"].tolist(), kept["old"].tolist()))
+    fresh = [label for label in np.unique(labels).tolist() if label not in ids]
+    if fresh:
+        issued_before = {
+            r[0] for r in tx.execute("SELECT entity_id FROM project_entity_ids").fetchall()
+        }
+        taken = issued_before | set(frame["old"].dropna()) | set(ids.values())
+        keys = stored["record_key"].to_numpy(dtype=object)
+        issued = []
+        for label in fresh:
+            candidate = name = str(keys[label])
+            suffix = 2
+            while name in taken:
+                name = f"{candidate}#{suffix}"
+                suffix += 1
+            taken.add(name)
+            ids[label] = name
+            issued.append(name)
+        tx.register("issued_ids", pd.DataFrame({"entity_id": issued, "run": run_number}))
+        run(tx, "INSERT INTO project_entity_ids SELECT entity_id, run FROM issued_ids")
+        tx.unregister("issued_ids")
+    return np.array([ids[label] for label in labels.tolist()], dtype=object)
+
+
+def _sync_store_items(
+    tx: duckdb.DuckDBPyConnection,
+    key_of: pd.Series,
+    entity_of: pd.Series,
+    sizes: pd.Series,
+    scored: pd.DataFrame,
+    conflicts: pd.DataFrame,
+    run_number: int,
+    stamp: dt.datetime,
+) -> int:
+    """Review items follow a re-clustering as they follow a run of ``link``: pairs in the
+    review band in (or back to ``pending``), pairs that left it marked ``left_band``,
+    refused links flagged as conflicts. Returns the items made."""
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        a = key_of.reindex(frame["rid_l"].to_numpy()).to_numpy(dtype=object)
+        b = key_of.reindex(frame["rid_r"].to_numpy()).to_numpy(dtype=object)
+        left_entity = entity_of.reindex(frame["rid_l"].to_numpy()).to_numpy(dtype=object)
+        right_entity = entity_of.reindex(frame["rid_r"].to_numpy()).to_numpy(dtype=object)
+        size_l = sizes.reindex(left_entity).fillna(1).to_numpy(np.int64)
+        size_r = sizes.reindex(right_entity).fillna(1).to_numpy(np.int64)
+        first = np.array([x <= y for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
+        return pd.DataFrame(
+            {
+                "key_l": np.where(first, a, b),
+                "key_r": np.where(first, b, a),
+                "decision": frame["decision"].to_numpy(dtype=object),
+                "match_weight": frame["match_weight"].to_numpy(float),
+                "match_probability": frame["match_probability"].to_numpy(float),
+                "reason": frame["reason"].astype(str).to_numpy(dtype=object),
+                "records_affected": np.where(left_entity == right_entity, size_l, size_l + size_r),
+            }
+        )
+
+    before = tx.execute("SELECT count(*) FROM review_items").fetchall()[0][0]
+    tx.register("recluster_scored", keyed(scored))
+    run(
+        tx,
+        """
+        UPDATE review_items i SET match_weight = s.match_weight,
+            match_probability = s.match_probability, reason = s.reason, decision = 'review',
+            records_affected = s.records_affected, last_run = ?, updated_at = ?,
+            status = CASE WHEN i.status = 'left_band' THEN 'pending' ELSE i.status END
+        FROM recluster_scored s
+        WHERE i.key_l = s.key_l AND i.key_r = s.key_r AND s.decision = 'review'
+        """,
+        [run_number, stamp],
+    )
+    run(
+        tx,
+        """
+        INSERT INTO review_items
+        SELECT nextval('review_item_ids'), s.key_l, s.key_r, 'review',
+               CASE WHEN v.verdict IS NULL THEN 'pending'
+                    WHEN v.verdict = 'skip' THEN 'skipped' ELSE 'decided' END,
+               'review', s.match_weight, s.match_probability, s.reason, NULL,
+               s.records_affected, NULL, NULL, ?, ?, ?, ?
+        FROM recluster_scored s
+        LEFT JOIN (
+            SELECT key_l, key_r, verdict FROM verdicts
+            QUALIFY row_number() OVER (PARTITION BY key_l, key_r ORDER BY verdict_id DESC) = 1
+        ) v ON v.key_l = s.key_l AND v.key_r = s.key_r
+        ANTI JOIN review_items i ON i.key_l = s.key_l AND i.key_r = s.key_r
+        WHERE s.decision = 'review'
+        """,
+        [run_number, run_number, stamp, stamp],
+    )
+    # Tracked pairs whose new score left the band: marked, not dropped.
+    run(
+        tx,
+        """
+        UPDATE review_items i SET decision = s.decision, match_weight = s.match_weight,
+            match_probability = s.match_probability, updated_at = ?,
+            status = CASE WHEN i.kind = 'review' AND i.status IN ('pending', 'skipped')
+                          THEN 'left_band' ELSE i.status END
+        FROM recluster_scored s
+        WHERE i.key_l = s.key_l AND i.key_r = s.key_r AND s.decision <> 'review'
+          AND i.kind <> 'audit'
+        """,
+        [stamp],
+    )
+    tx.unregister("recluster_scored")
+    if len(conflicts):
+        tx.register("recluster_conflicts", keyed(conflicts))
+        run(
+            tx,
+            """
+            UPDATE review_items i SET status = 'conflict', reason = c.reason, updated_at = ?,
+                records_affected = c.records_affected
+            FROM recluster_conflicts c WHERE i.key_l = c.key_l AND i.key_r = c.key_r
+            """,
+            [stamp],
+        )
+        run(
+            tx,
+            """
+            INSERT INTO review_items
+            SELECT nextval('review_item_ids'), c.key_l, c.key_r, 'conflict', 'conflict',
+                   c.decision, c.match_weight, c.match_probability, c.reason, NULL,
+                   c.records_affected, NULL, NULL, ?, ?, ?, ?
+            FROM recluster_conflicts c
+            ANTI JOIN review_items i ON i.key_l = c.key_l AND i.key_r = c.key_r
+            """,
+            [run_number, run_number, stamp, stamp],
+        )
+        tx.unregister("recluster_conflicts")
+    _fill_item_values(tx)
+    after = tx.execute("SELECT count(*) FROM review_items").fetchall()[0][0]
+    return int(after - before)
