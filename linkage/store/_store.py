@@ -839,9 +839,11 @@ class RecordStore:
         erased, and when; an entity id named after an erased record is re-issued.
 
         Then the file is rewritten so that no freed block keeps the values: that needs the
-        file to itself, so checks wait for it (a second or so per 100,000 records). To
-        erase in a batch, pass ``compact=False`` to each call and call :meth:`compact`
-        once; the file carries a mark until then, and whoever opens it next finishes it.
+        file to itself, so the store closes it for a second or so per 100,000 records, and
+        a check from another thread meanwhile fails with a ``StoreError`` (run erasures
+        when the service is quiet). To erase in a batch, pass ``compact=False`` to each
+        call and call :meth:`compact` once; the file carries a mark until then, and
+        whoever opens it next finishes it.
 
         Returns:
             the entity ids re-issued (old -> new).
@@ -866,8 +868,9 @@ class RecordStore:
                 f"no record {missing[0]!r} in the store {self.queue.path}: "
                 "list them with store.entities()"
             )
-        reissued = self.queue.forget(*keys, compact=False)
-        self._refresh()
+        with self._writing():  # the writers' turn: no import or edit in between
+            reissued = self.queue.forget(*keys, compact=False)
+            self._refresh()
         if compact:
             self.compact()
         return reissued
