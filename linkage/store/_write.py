@@ -156,7 +156,7 @@ def build_store(
                 if rule is not None:
                     guarded.setdefault(rule.key_column, []).append(str(item["value"]))
             mapping = next(iter(ctx.mappings.values())).roles
-            with queue._transaction() as tx:
+            with queue.file.transaction() as tx:
                 for table in ("store_models", *STORE_TABLES):
                     run(tx, f"DROP TABLE IF EXISTS {table}")
                 if copy_queue:
@@ -168,7 +168,7 @@ def build_store(
                     # The run count, and what the file was made for (its id columns
                     # name the queue's columns).
                     source_meta = dict(
-                        source_queue._connect()
+                        source_queue.file.connect()
                         .execute(
                             "SELECT key, value FROM linkage_meta "
                             "WHERE key IN ('runs', 'id_columns', 'inputs')"
@@ -229,7 +229,7 @@ def build_store(
                 }
                 for key, value in meta.items():
                     project.write_meta(tx, key, value)
-        queue._checkpoint()
+        queue.file.checkpoint()
     except BaseException:
         queue.release()
         raise
@@ -334,7 +334,7 @@ def _export(
     write("store_golden", f"SELECT * FROM {tables.golden}")
     write("store_lineage", f"SELECT * FROM {tables.lineage}")
     if copy_queue and source_queue is not None:
-        source = source_queue._connect()
+        source = source_queue.file.connect()
         for table in _QUEUE_TABLES:
             write(table, f"SELECT * FROM {table}", source)
     return files
@@ -656,7 +656,7 @@ def _write_batch(
 
     n = len(probes.rids)
     stamp = project.now()
-    with queue._transaction() as tx:
+    with queue.file.transaction() as tx:
         project.pause_for_tests()
         run_number = int(project.read_meta(tx, "runs") or 0)
         # Entity ids for new clusters: the first record's key (suffixed when issued before).
@@ -1011,7 +1011,7 @@ def edit_record(
     )
     rid = int(row["rid"])
     probes = store._prepare(con, work, ids, scorer, known_ids=True, derived=derived)
-    with store.queue._transaction() as tx:
+    with store.queue.file.transaction() as tx:
         sets = {f"raw_{r}": _text(v) for r, v in raw.items() if f"raw_{r}" in found.columns}
         stored = _storable(derived).iloc[0].to_dict()
         for column, value in stored.items():
@@ -1182,7 +1182,7 @@ def retrain(
     )
     version = state.model_version + 1
     state = state.but(model_version=version, trained_on=len(records))
-    with queue._transaction() as tx:
+    with queue.file.transaction() as tx:
         run(
             tx,
             "INSERT INTO store_models VALUES (?, ?, ?, ?)",
@@ -1232,7 +1232,7 @@ def recluster(
     verdicts = _verdicts_between(store.queue.constraints(), stored)
     labels, conflicts = _cluster_store(con, scorer, rids, scored, verdicts)
     stamp = project.now()
-    with store.queue._transaction() as tx:
+    with store.queue.file.transaction() as tx:
         project.pause_for_tests()
         run_number = int(project.read_meta(tx, "runs") or 0)
         entity = _stable_entity_ids(tx, stored, labels, run_number)
