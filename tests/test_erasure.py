@@ -24,6 +24,9 @@ from linkage import datasets
 from linkage.cli import main
 from linkage.errors import StaleResultError, StoreError
 
+# The slow tier: a project file written, erased, rewritten or served per test.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _uncompressed(monkeypatch) -> None:

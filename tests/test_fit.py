@@ -14,6 +14,9 @@ from linkage.errors import ConfigError, InputError, LinkageError, ModelError
 from linkage.evaluation import evaluate
 from linkage.model import LinkageModel
 
+# The slow tier: models fitted on whole exports, several per test.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def export_a():

@@ -14,10 +14,13 @@ from linkage import datasets
 from linkage.cli import main
 from linkage.errors import StoreError
 
+# The slow tier: a project file written, erased, rewritten or served per test.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def leads() -> pd.DataFrame:
-    return datasets.generate_leads(800, seed=5).drop(columns=["true_person_id", "true_account_id"])
+    return datasets.generate_leads(500, seed=5).drop(columns=["true_person_id", "true_account_id"])
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ ids across runs, labels, the audit sample, crash safety and two processes at onc
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -218,7 +219,8 @@ def test_grown_data_keeps_verdicts_and_ids(records, tmp_path) -> None:
 def test_an_item_that_leaves_the_band_is_marked(template, project) -> None:
     _, result = template
     queue = ReviewQueue.open(project)
-    result.queue = queue  # the template result, pointed at this copy of its project file
+    # the template result, pointed at this copy of its project file
+    result = dataclasses.replace(result, queue=queue)
     result._context.queue = queue
     before = queue.items()
     narrower = result.redecide(Thresholds(review=-1.0, auto_merge=0.0))

@@ -17,6 +17,9 @@ from linkage.datasets import generate_leads, load_sample
 from linkage.errors import StoreError
 from linkage.store import RecordStore
 
+# The slow tier: a store served by many threads, on real files.
+pytestmark = pytest.mark.slow
+
 TRUTH = ["true_person_id", "true_account_id"]
 
 
