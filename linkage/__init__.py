@@ -13,9 +13,9 @@ The public API: :func:`link` runs the whole flow; the objects below configure it
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from linkage._version import __version__ as __version__
-from linkage.blocking import BlockingRule
-from linkage.decisions import DecisionPolicy, RoutingRule, Thresholds
 from linkage.errors import (
     ConfigError,
     InputError,
@@ -29,11 +29,34 @@ from linkage.errors import (
     StaleResultError,
     StoreError,
 )
-from linkage.model import LinkageModel
-from linkage.project import ReviewQueue
-from linkage.run import LinkResult, link
-from linkage.schema import ROLES, RoleMapping, detect_roles
-from linkage.store import CheckResult, RecordStore, check_all
+
+if TYPE_CHECKING:
+    from linkage.blocking import BlockingRule
+    from linkage.decisions import DecisionPolicy, RoutingRule, Thresholds
+    from linkage.model import LinkageModel
+    from linkage.project import ReviewQueue
+    from linkage.run import LinkResult, link
+    from linkage.schema import ROLES, RoleMapping, detect_roles
+    from linkage.store import CheckResult, RecordStore, check_all
+
+# Imported on first use (PEP 562): ``import linkage`` stays cheap, so the ``linkage``
+# command prints within a second, before pandas, DuckDB and splink load (about 2-3 s).
+_LAZY = {
+    "BlockingRule": "linkage.blocking",
+    "CheckResult": "linkage.store",
+    "DecisionPolicy": "linkage.decisions",
+    "LinkResult": "linkage.run",
+    "LinkageModel": "linkage.model",
+    "ROLES": "linkage.schema",
+    "RecordStore": "linkage.store",
+    "ReviewQueue": "linkage.project",
+    "RoleMapping": "linkage.schema",
+    "RoutingRule": "linkage.decisions",
+    "Thresholds": "linkage.decisions",
+    "check_all": "linkage.store",
+    "detect_roles": "linkage.schema",
+    "link": "linkage.run",
+}
 
 __all__ = [
     "BlockingRule",
@@ -65,9 +88,27 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # once: later lookups do not come here
+        return value
     # Old names kept for one release (see linkage.errors).
     from linkage import errors
 
     if name in errors.DEPRECATED_NAMES:
         return getattr(errors, name)
+    if not name.startswith("__"):
+        # A submodule (``linkage.datasets``, ``linkage.charts``) as an attribute, as when
+        # the package imported everything up front.
+        try:
+            return importlib.import_module(f"linkage.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"linkage.{name}":
+                raise
     raise AttributeError(f"module 'linkage' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

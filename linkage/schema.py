@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from linkage import files
 from linkage.errors import InputError, SchemaError
 from linkage.roles import REGISTRY
 
@@ -224,9 +225,9 @@ def _closest(name: str, candidates: list[str]) -> str:
 def read_records(data: Any) -> pd.DataFrame:
     """Read the input into a pandas DataFrame; the caller's object is never changed.
 
-    Accepts a pandas DataFrame, a pyarrow Table, a DuckDB relation, or a path to a CSV or
-    Parquet file. CSV files are read with every column as text, so that phone numbers and
-    ids keep their leading zeros.
+    Accepts a pandas DataFrame, a pyarrow Table, a DuckDB relation, or a path to a CSV,
+    Excel or Parquet file, read by :func:`linkage.files.read_table` (the encoding found,
+    every column as text, so that phone numbers and ids keep their leading zeros).
 
     A lone surrogate in a value or header (``"\\ud800"``, left by a broken UTF-16 decode;
     no file format, pyarrow or DuckDB can hold it) is read as U+FFFD, in a copy, with a
@@ -244,36 +245,8 @@ def _read(data: Any) -> pd.DataFrame:
         # adds a generated id column).
         return data
     if isinstance(data, (str, Path)):
-        path = Path(data)
-        if not path.exists():
-            raise InputError(f"input file {str(path)!r} does not exist")
-        suffix = path.suffix.lower()
-        if suffix in {".csv", ".txt", ".tsv"}:
-            sep = "\t" if suffix == ".tsv" else ","
-            try:
-                return pd.read_csv(path, dtype=str, sep=sep, encoding="utf-8-sig")
-            except UnicodeDecodeError as exc:
-                # Excel and many Chinese CRMs save CSV as GBK unless told "CSV UTF-8".
-                raise InputError(
-                    f"cannot read {str(path)!r}: it is not UTF-8 text (byte {exc.start} is "
-                    f"{exc.object[exc.start : exc.start + 1]!r}; a GBK or GB18030 export?). "
-                    "Save it as UTF-8 (Excel: 'CSV UTF-8'), or read it with "
-                    "pandas.read_csv(path, dtype=str, encoding='gb18030') and pass the "
-                    "DataFrame"
-                ) from exc
-        if suffix in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        if suffix == ".xlsx":
-            # Every cell as text: a phone number must not become 13800138000.0.
-            return pd.read_excel(path, dtype=str, engine="openpyxl")
-        if suffix == ".xls":
-            raise InputError(
-                f"cannot read {str(path)!r}: the old .xls format is not supported; save it "
-                "as .xlsx or .csv"
-            )
-        raise InputError(
-            f"cannot read {str(path)!r}: expected a .csv, .tsv, .parquet or .xlsx file"
-        )
+        # Encoding, title rows, Excel sheets and every read error: linkage.files.
+        return files.read_table(data)
     type_name = f"{type(data).__module__}.{type(data).__name__}"
     if type_name.startswith("pyarrow") and hasattr(data, "to_pandas"):
         return data.to_pandas()
@@ -281,7 +254,7 @@ def _read(data: Any) -> pd.DataFrame:
         return data.df()
     raise InputError(
         f"cannot read input of type {type_name}: pass a pandas DataFrame, a pyarrow Table, "
-        "a DuckDB relation, or a path to a CSV or Parquet file"
+        "a DuckDB relation, or a path to a CSV, Excel or Parquet file"
     )
 
 

@@ -110,13 +110,19 @@ def test_standardize_flags_a_lone_surrogate_in_a_role_column() -> None:
     assert std.frame["mobile_e164"].iloc[0] == "+8613800138000"
 
 
-def test_a_csv_export_that_is_not_utf8_is_an_input_error_naming_the_file(tmp_path) -> None:
+def test_a_csv_export_that_is_not_utf8_is_read_or_an_input_error_naming_the_file(
+    tmp_path,
+) -> None:
+    # GBK (Excel's default on Chinese Windows) is detected and read (linkage.files) ...
     path = tmp_path / "线索.csv"
     path.write_bytes("线索ID,公司名称,手机号码\nA1,华信科技有限公司,13800138000\n".encode("gbk"))
+    assert linkage.files.read_table(path)["公司名称"].tolist() == ["华信科技有限公司"]
+    # ... and bytes that are neither UTF-8, GBK nor Big5 are an error naming file and fix.
+    path.write_bytes("id,Name\n1,Müller Café\n".encode("cp1252"))
     with pytest.raises(InputError) as caught:
         linkage.link(path)
     assert str(path) in str(caught.value)
-    assert "UTF-8" in str(caught.value) and "gb18030" in str(caught.value)  # and the fix
+    assert "UTF-8" in str(caught.value) and "--encoding" in str(caught.value)
 
 
 # -- 4. a tampered model file ----------------------------------------------------------------

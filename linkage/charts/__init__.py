@@ -17,7 +17,7 @@ sees aggregated rows. The package is split by what a chart is for:
 
 :func:`save` writes any of them as self-contained HTML (works offline: vega, vega-lite and
 vega-embed inlined) or PNG / SVG. HTML and images need ``vl-convert-python``
-(``pip install "linkage[charts]"``).
+(``pip install "linkage-crm[charts]"``).
 
     >>> from linkage import charts
     >>> charts.threshold_explorer(result, truth_column="true_id", records=leads)  # doctest: +SKIP

@@ -1,6 +1,6 @@
 """Saving charts, ours or splink's: self-contained HTML (works offline: vega, vega-lite
 and vega-embed inlined), PNG, SVG or JSON. HTML and images need ``vl-convert-python``
-(``pip install "linkage[charts]"``).
+(``pip install "linkage-crm[charts]"``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def save(chart: Any, path: str | os.PathLike, *, scale_factor: float = 2.0) -> P
 
     Raises:
         ConfigError: an unknown file type.
-        LinkageError: ``vl-convert-python`` is missing (``pip install "linkage[charts]"``),
+        LinkageError: ``vl-convert-python`` is missing (``pip install "linkage-crm[charts]"``),
             or the HTML would still load a script from the network.
     """
     out = Path(path)
@@ -56,7 +56,8 @@ def _require_vl_convert() -> None:
         import vl_convert  # noqa: F401
     except ImportError as exc:
         raise LinkageError(
-            'saving charts as HTML or images needs vl-convert-python: pip install "linkage[charts]"'
+            "saving charts as HTML or images needs vl-convert-python: "
+            'pip install "linkage-crm[charts]" (or pip install vl-convert-python)'
         ) from exc
 
 
