@@ -21,10 +21,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from linkage import _splink
+from linkage import _memory, _splink
 from linkage._version import __version__
 from linkage.blocking import BlockingRule
 from linkage.decisions import DecisionPolicy, RoutingRule, Thresholds
@@ -251,7 +250,8 @@ class LinkageModel:
                 f"cannot fit on {len(working.work)} record: training needs pairs of records. "
                 "Fit on a whole export"
             )
-        con = duckdb.connect()
+        # DuckDB held to the default limit ($LINKAGE_MEMORY_LIMIT), spilling to a temp dir.
+        con = _memory.connect()
         try:
             tables = prepare_tables(
                 working,

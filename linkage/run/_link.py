@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from linkage import (
+    _memory,
     _splink,
     blocking,
     decisions,
@@ -62,6 +63,7 @@ def link(
     source_priority: Sequence[str] | None = None,
     level: str | None = None,
     country: str | None = None,
+    memory_limit: str | int | None = None,
 ) -> LinkResult:
     """Find the records that are the same customer.
 
@@ -105,6 +107,11 @@ def link(
             and why).
         country: the country of phone numbers written without a country code (``"CN"``,
             ``"US"``, ...); default: the country in which most numbers are valid.
+        memory_limit: DuckDB's share of memory, e.g. ``"2GB"`` (default: ``1.5GB``, or
+            ``$LINKAGE_MEMORY_LIMIT``), beyond which it spills to a temporary directory
+            that is removed afterwards; the process as a whole needs more (pandas frames
+            of the records). Applied to ``connection`` only when given. The run's peak is
+            ``result.peak_memory``.
 
     Returns:
         a :class:`LinkResult`.
@@ -114,6 +121,61 @@ def link(
         ModelError: ``model`` is not fitted, or nothing could be learned from the records.
         ProjectError: the project file cannot be used (other data, newer version, busy).
     """
+    with _memory.PeakMemory() as peak:
+        result = _link(
+            data,
+            roles=roles,
+            comparisons=comparisons,
+            blocking_rules=blocking_rules,
+            thresholds=thresholds,
+            routing_rules=routing_rules,
+            model=model,
+            link_type=link_type,
+            seed=seed,
+            max_block_size=max_block_size,
+            max_pairs=max_pairs,
+            pair_budget=pair_budget,
+            keep_apart_below=keep_apart_below,
+            cluster_method=cluster_method,
+            standardize=standardize,
+            connection=connection,
+            queue=queue,
+            survivorship_rules=survivorship_rules,
+            source_priority=source_priority,
+            level=level,
+            country=country,
+            memory_limit=memory_limit,
+        )
+    # Set once, as the result is handed out (the dataclass is read-only to callers).
+    object.__setattr__(result, "peak_memory", peak.peak)
+    return result
+
+
+def _link(
+    data: Any,
+    *,
+    roles: Any,
+    comparisons: Any,
+    blocking_rules: Any,
+    thresholds: Any,
+    routing_rules: Any,
+    model: Any,
+    link_type: Any,
+    seed: Any,
+    max_block_size: Any,
+    max_pairs: Any,
+    pair_budget: Any,
+    keep_apart_below: Any,
+    cluster_method: Any,
+    standardize: Any,
+    connection: Any,
+    queue: Any,
+    survivorship_rules: Any,
+    source_priority: Any,
+    level: Any,
+    country: Any,
+    memory_limit: Any,
+) -> LinkResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -165,7 +227,11 @@ def link(
             source_priority=source_priority,
         )
 
-    con = connection or duckdb.connect()
+    if connection is None:
+        con = _memory.connect(memory_limit)
+    else:
+        con = connection
+        _memory.limit_connection(con, memory_limit)
     tables = model_mod.prepare_tables(
         records,
         con,

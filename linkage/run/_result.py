@@ -53,6 +53,8 @@ class LinkResult:
         blocking: pair counts per blocking rule and the values the guard left out.
         problems: one row per invalid value found by standardization.
         timings: seconds per stage.
+        peak_memory: the highest resident memory of the process during the run, in bytes
+            (DuckDB and everything outside it; ``None`` for results derived from a run).
         queue: the :class:`~linkage.project.ReviewQueue` this result is synced with (the
             project file passed as ``queue=``, or an in-memory one).
         golden, lineage: one golden record per entity, and where each of its values came
@@ -66,6 +68,7 @@ class LinkResult:
     problems: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     records: pd.DataFrame | None = None
+    peak_memory: int | None = None
     connection: duckdb.DuckDBPyConnection | None = None
     # Pairs can run to millions of rows: they stay in DuckDB (table ``linkage_pairs``)
     # until first asked for, so a pipeline that only needs entities never pays for them.
@@ -362,6 +365,8 @@ class LinkResult:
             f"problems:     {len(self.problems):,} invalid values flagged",
             f"seconds:      {seconds:.1f}",
         ]
+        if self.peak_memory:
+            lines.append(f"peak memory:  {self.peak_memory / 1e9:.2f} GB")
         return "\n".join(lines)
 
 

@@ -1,0 +1,88 @@
+"""Memory as a setting: DuckDB's limit, spilling to a directory that is removed, and the
+run's peak memory in its own field."""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import pytest
+
+import linkage
+from linkage import _memory
+from linkage.datasets import generate_leads
+from linkage.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def leads():
+    return generate_leads(3000, seed=5)
+
+
+def _setting(con, name: str) -> str:
+    return con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+
+
+def test_a_run_under_a_tight_limit_spills_and_finds_the_same_entities(leads):
+    roomy = linkage.link(leads, seed=1)
+    # 80 MB is far below what DuckDB would take for this run unhindered: it must spill.
+    tight = linkage.link(leads, seed=1, memory_limit="80MB")
+    con = tight.connection
+    assert _setting(con, "memory_limit") in ("76.2 MiB", "76.3 MiB")
+    spill = _setting(con, "temp_directory")
+    assert os.path.basename(spill).startswith("linkage-spill-")
+    assert (tight.entities["entity_id"] == roomy.entities["entity_id"]).all()
+    assert len(tight.golden) == tight.n_entities
+    # The spill directory goes with the connection.
+    del tight, con
+    gc.collect()
+    assert not os.path.exists(spill)
+
+
+def test_peak_memory_is_its_own_field_and_not_a_timing(leads):
+    result = linkage.link(leads.head(500), seed=1)
+    assert "peak_memory" not in result.timings
+    rss = _memory.current_rss()
+    if rss is None:
+        pytest.skip("no /proc on this platform: the peak falls back to the process's lifetime")
+    # At least what the process held before the run, at most its lifetime peak.
+    assert 50e6 < result.peak_memory <= _memory.lifetime_peak()
+    assert "peak memory:" in result.summary()
+    # Seconds add up to the timings alone.
+    seconds = float(result.summary().split("seconds:")[1].split()[0])
+    assert seconds == pytest.approx(sum(result.timings.values()), abs=0.06)
+
+
+def test_the_default_limit_and_the_environment_variable(monkeypatch, leads):
+    monkeypatch.delenv("LINKAGE_MEMORY_LIMIT", raising=False)
+    assert _memory.resolve_limit(None) == _memory.parse_size(_memory.DEFAULT_MEMORY_LIMIT)
+    monkeypatch.setenv("LINKAGE_MEMORY_LIMIT", "300MB")
+    result = linkage.link(leads.head(300), seed=1)
+    assert _setting(result.connection, "memory_limit") == "286.1 MiB"
+
+
+def test_a_callers_connection_keeps_its_settings_unless_a_limit_is_given(leads):
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": "3GB"})
+    linkage.link(leads.head(300), seed=1, connection=con)
+    assert _setting(con, "memory_limit") == "2.7 GiB"
+    con2 = duckdb.connect()
+    linkage.link(leads.head(300), seed=1, connection=con2, memory_limit="500MB")
+    assert _setting(con2, "memory_limit") == "476.8 MiB"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("lots", "is not a size"), ("10MB", "too small"), (-5, "positive"), (True, "a size")],
+)
+def test_a_bad_limit_is_a_clear_error(leads, value, words):
+    with pytest.raises(ConfigError, match=words):
+        linkage.link(leads.head(50), memory_limit=value)
+
+
+def test_sizes_parse_in_decimal_and_binary_units():
+    assert _memory.parse_size("2GB") == 2_000_000_000
+    assert _memory.parse_size("1.5 gb") == 1_500_000_000
+    assert _memory.parse_size("512MiB") == 512 * 1024**2
+    assert _memory.parse_size(10**9) == 10**9
