@@ -32,6 +32,7 @@ import contextlib
 import copy
 import functools
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -54,8 +55,11 @@ __all__ = [
     "EMOutcome",
     "EMTrainingException",
     "LevelProbabilities",
+    "ComparisonWeights",
+    "LevelWeights",
     "ScoringSettings",
     "comparison_input_columns",
+    "comparison_weights",
     "em_outcome",
     "input_tables",
     "level_probabilities",
@@ -243,6 +247,27 @@ def level_probabilities(linker: Any) -> dict[str, list[LevelProbabilities]]:
     }
 
 
+def level_weights(linker: Any) -> dict[str, list[tuple[str, float | None, float | None, float]]]:
+    """comparison output name -> ``(label, m, u, weight)`` of each non-null level in order,
+    as splink scores a pair: its m and u (its own stand-ins for a level never observed),
+    and the partial match weight ``log2(m / u)`` (``bf_<comparison>`` in bits)."""
+
+    def weight(level: Any) -> float:
+        try:
+            value = level._log2_bayes_factor
+        except (TypeError, ValueError, ZeroDivisionError):
+            return 0.0
+        return float(value) if value is not None and math.isfinite(value) else 0.0
+
+    return {
+        comparison.output_column_name: [
+            (level.label_for_charts, level.m_probability, level.u_probability, weight(level))
+            for level in comparison._comparison_levels_excluding_null
+        ]
+        for comparison in linker._settings_obj.comparisons
+    }
+
+
 def set_level_probabilities(
     linker: Any,
     comparison_name: str,
@@ -375,3 +400,85 @@ def scoring_settings(settings_dict: dict[str, Any]) -> ScoringSettings:
         tf_columns=[c.unquote().name for c in settings._term_frequency_columns],
         predict_sqls=predict_from_comparison_vectors_sqls_using_settings(settings),
     )
+
+
+@dataclass(frozen=True)
+class LevelWeights:
+    """One comparison level as splink's prediction SQL scores it: its condition, its
+    comparison-vector value (``gamma``, -1 for a null level), its match weight and its
+    term-frequency adjustment (``tf_column`` None: none). The numbers are the very ones
+    splink writes into its SQL."""
+
+    sql_condition: str
+    gamma: int
+    is_null_level: bool
+    is_else_level: bool
+    match_weight: float | None
+    tf_column: str | None = None
+    tf_weight: float = 0.0
+    tf_minimum_u: float = 0.0
+    log2_u_exact: float = 0.0
+
+
+@dataclass(frozen=True)
+class ComparisonWeights:
+    """A comparison's levels in splink's order (first match wins), and whether its
+    term-frequency adjustment is a term of the weight's sum."""
+
+    name: str
+    levels: tuple[LevelWeights, ...]
+    has_tf: bool
+
+
+def comparison_weights(
+    settings_dict: dict[str, Any],
+) -> tuple[float, tuple[ComparisonWeights, ...]]:
+    """The prior's match weight and each comparison's levels, as
+    :func:`scoring_settings`'s SQL computes ``match_weight``: the prior plus, comparison by
+    comparison in this order, the level's weight and (``has_tf``) its term-frequency
+    adjustment."""
+    from splink.internals.misc import prob_to_match_weight
+
+    scoring = {**settings_dict, "blocking_rules_to_generate_predictions": []}
+    settings = SettingsCreator.from_path_or_dict(scoring).get_settings("duckdb")
+    core = settings.core_model_settings
+    comparisons = []
+    for comparison in core.comparisons:
+        levels = []
+        for level in comparison.comparison_levels:
+            gamma = level.comparison_vector_value
+            tf: dict[str, Any] = {}
+            if (
+                gamma != -1
+                and level._has_tf_adjustments
+                and level._tf_adjustment_weight != 0
+                and not level._is_else_level
+            ):
+                u_exact = level._u_probability_corresponding_to_exact_match(
+                    comparison.comparison_levels
+                )
+                tf = {
+                    "tf_column": level._tf_adjustment_input_column.unquote().name,
+                    "tf_weight": float(level._tf_adjustment_weight),
+                    "tf_minimum_u": float(level._tf_minimum_u_value),
+                    "log2_u_exact": math.log2(u_exact),
+                }
+            levels.append(
+                LevelWeights(
+                    sql_condition=level.sql_condition,
+                    gamma=gamma,
+                    is_null_level=bool(level.is_null_level),
+                    is_else_level=bool(level._is_else_level),
+                    match_weight=level._match_weight,
+                    **tf,
+                )
+            )
+        comparisons.append(
+            ComparisonWeights(
+                name=comparison.output_column_name,
+                levels=tuple(levels),
+                has_tf=bool(comparison._has_tf_adjustments),
+            )
+        )
+    prior = prob_to_match_weight(core.probability_two_random_records_match)
+    return prior, tuple(comparisons)

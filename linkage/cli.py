@@ -8,6 +8,10 @@ linkage run leads.csv -o out/ --project crm.linkage
 linkage run leads.csv --config linkage.toml
                                   ... with every setting of linkage.link from a TOML file
 linkage init leads.csv            write a starting linkage.toml from the detected roles
+linkage report leads.csv -o report.html
+                                  a data-quality report: duplicates, completeness and
+                                  validity per field and channel, the worst values (one
+                                  HTML file that opens offline)
 linkage review list crm.linkage   the pending review items, most useful first
 linkage review show crm.linkage 12
                                   one pair side by side
@@ -106,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error argparse printed
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    progress = Progress(choose_mode(args.quiet))
+    # The desk's terminal loop and server own the screen: no spinner over them.
+    interactive = args.command == "review" and getattr(args, "action", None) in ("walk", "serve")
+    progress = Progress(choose_mode(args.quiet or interactive))
     try:
         with _logging(progress, args.verbose), progress:
             return _dispatch(args, progress)
@@ -229,18 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _reading_options(run)
     _role_option(run)
-    run.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
-    run.add_argument(
-        "--level",
-        choices=["person", "organization"],
-        help="what a record is (default: chosen from the columns, and printed)",
-    )
-    run.add_argument(
-        "--country",
-        metavar="CC",
-        help="country of phone numbers written without +CC, e.g. CN, US, GB "
-        "(default: the one in which most numbers are valid)",
-    )
+    _model_options(run)
     run.add_argument(
         "--project", type=Path, help="project file for the review queue and stable entity ids"
     )
@@ -270,6 +265,22 @@ def _parser() -> argparse.ArgumentParser:
     _reading_options(init)
     _role_option(init)
 
+    report = commands.add_parser(
+        "report",
+        help="write a data-quality report (one HTML file that opens offline)",
+        parents=[verbosity],
+    )
+    report.add_argument("input", type=Path, help="a .csv, .tsv, .txt, .xlsx or .parquet file")
+    report.add_argument(
+        "-o", "--out", type=Path, help="the HTML file (default: INPUT's name + _report.html)"
+    )
+    report.add_argument(
+        "--config", type=Path, help="a linkage.toml with settings of linkage.link (linkage init)"
+    )
+    _reading_options(report)
+    _role_option(report)
+    _model_options(report)
+
     add_review_commands(commands)
     _add_store_commands(commands, verbosity)
     forget = commands.add_parser(
@@ -298,6 +309,21 @@ def _reading_options(command: argparse.ArgumentParser) -> None:
         metavar="N",
         help="row number of the header, counting from 1 (default: row 1, or the first full "
         "row below a title)",
+    )
+
+
+def _model_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
+    command.add_argument(
+        "--level",
+        choices=["person", "organization"],
+        help="what a record is (default: chosen from the columns, and printed)",
+    )
+    command.add_argument(
+        "--country",
+        metavar="CC",
+        help="country of phone numbers written without +CC, e.g. CN, US, GB "
+        "(default: the one in which most numbers are valid)",
     )
 
 
@@ -370,6 +396,8 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> int:
         return _run(args, progress)
     if args.command == "init":
         return _init(args, progress)
+    if args.command == "report":
+        return _report(args, progress)
     if args.command == "review":
         return review_command(args)
     if args.command in ("check", "add"):
@@ -470,6 +498,52 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
     _out(args, result.summary())
     _out(args, f"wall time:    {progress.elapsed:.1f}s")
     _out(args, f"wrote {', '.join(p.name for p in written)} to {out}/")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, progress: Progress) -> int:
+    from linkage._cli_config import link_arguments, read_config
+
+    config = read_config(args.config) if args.config else {"input": {}, "output": {}, "link": {}}
+    out = args.out or args.input.with_name(f"{args.input.stem}_report.html")
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"the report is an HTML page: give -o a name ending in .html, not {out}")
+    reading = {**config["input"], **_given_reading(args)}
+    progress.start(f"reading {args.input.name}")
+    from linkage.files import read_source
+
+    frame, source = read_source(args.input, **reading)
+    progress.done("read file", detail=source.describe())
+    settings = dict(config["link"])
+    settings.pop("queue", None)  # the report changes no project file
+    given_roles = {**settings.pop("roles", {}), **_roles_from_options(args.role)}
+    if given_roles:
+        settings["roles"] = given_roles
+    for option in ("seed", "level", "country"):
+        if getattr(args, option) is not None:
+            settings[option] = getattr(args, option)
+    settings.setdefault("seed", 0)
+    arguments = link_arguments(settings, args.config.name if args.config else "the command line")
+    progress.scoring_only = arguments.get("model") is not None
+    progress.start("finding roles")
+
+    import linkage
+    from linkage.charts import quality_report
+
+    result = linkage.link(frame, **arguments)
+    progress.start(f"writing {out}")
+    report = quality_report(result, title=args.input.name)
+    report.save(out)
+    progress.done("report", detail=str(out))
+    progress.close()
+    s = report.summary
+    _out(
+        args,
+        f"{s['records']:,} records, {s['entities']:,} customers: {s['duplicate_records']:,} "
+        f"duplicate records ({s['duplicate_rate']:.1%}); {len(report.worst_values)} worst "
+        f"values, {len(report.unused)} unused columns",
+    )
+    _out(args, f"wrote {out}")
     return EXIT_OK
 
 

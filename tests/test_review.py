@@ -404,5 +404,5 @@ def test_cli_review_lists_shows_and_decides(project, capsys) -> None:
     out = project.parent / "entities.csv"
     assert main(["review", "entities", str(project), "-o", str(out)]) == 0
     assert len(pd.read_csv(out)) == N_RECORDS
-    assert main(["review", "list", str(project.parent / "missing.linkage")]) == 2
+    assert main(["review", "list", str(project.parent / "missing.linkage")]) == 4  # unusable
     assert "no project file" in capsys.readouterr().err

@@ -7,7 +7,11 @@ incremental checks.
   docstring) and the small operations every user of the file shares;
 - :mod:`linkage.project._erase`: a record erased from every table of the file;
 - :mod:`linkage.project._queue`: :class:`ReviewQueue`, the pairs for a person and their
-  verdicts, and the sync of a run's entities with the file.
+  verdicts (leases, withdrawals, reviewers' tokens for the desk), and the sync of a run's
+  entities with the file;
+- :mod:`linkage.project._evidence`: an item's per-field evidence, the model's own levels
+  and partial match weights;
+- :mod:`linkage.project._reviewers`: reviewers' tokens, made and checked (salted hashes).
 
 The names below the queue's are for the package's other writers (the record store), each
 used inside a transaction of its own.
@@ -16,9 +20,11 @@ used inside a transaction of its own.
 from __future__ import annotations
 
 from linkage.project._erase import erase_records
+from linkage.project._evidence import evidence_levels, item_evidence, weight_in_words
 from linkage.project._file import (
     FORMAT_VERSION,
     VERDICTS,
+    WITHDRAWN,
     ProjectFile,
     canonical,
     ensure_item,
@@ -29,7 +35,7 @@ from linkage.project._file import (
     record_key,
     write_meta,
 )
-from linkage.project._queue import ReviewQueue, RunSync, check_verdict
+from linkage.project._queue import ReviewQueue, RunSync, StaleVerdictError, check_verdict
 
 __all__ = [
     "FORMAT_VERSION",
@@ -37,14 +43,19 @@ __all__ = [
     "ProjectFile",
     "ReviewQueue",
     "RunSync",
+    "StaleVerdictError",
+    "WITHDRAWN",
     "canonical",
     "check_verdict",
     "ensure_item",
     "erase_records",
+    "evidence_levels",
+    "item_evidence",
     "log_event",
     "now",
     "pause_for_tests",
     "read_meta",
     "record_key",
+    "weight_in_words",
     "write_meta",
 ]

@@ -51,9 +51,20 @@ from linkage.errors import (
     ProjectVersionError,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+# What each format version added, applied in order to an older file when it is opened
+# (one transaction with the opening checks). Format 2: the reviewer's desk (leases, the
+# model's per-field evidence of each item, reviewers' hashed tokens) and withdrawn
+# verdicts (a ``withdrawn`` row in ``verdicts``, which format 1 would read as a verdict:
+# hence a new format that older linkage refuses). Its tables are in SCHEMA, created with
+# ``IF NOT EXISTS``, so a migration only has to say what SCHEMA cannot.
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: ()}
 
 VERDICTS = ("match", "non_match", "skip")
+
+#: The verdict row that takes the verdict before it back (the item is pending again).
+WITHDRAWN = "withdrawn"
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS linkage_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -79,6 +90,17 @@ SCHEMA = (
         event_id INTEGER PRIMARY KEY, "at" TIMESTAMP NOT NULL, event VARCHAR NOT NULL,
         entity_id VARCHAR, record_key VARCHAR, actor VARCHAR, note VARCHAR)""",
     "CREATE TABLE IF NOT EXISTS erasures (key_hash VARCHAR PRIMARY KEY, erased_at TIMESTAMP)",
+    # The desk (format 2). Keyed by item id, never by record key: erasing a record's items
+    # leaves nothing of the record here (rows of gone items are dropped on the next write).
+    """CREATE TABLE IF NOT EXISTS review_leases (
+        item_id INTEGER PRIMARY KEY, reviewer VARCHAR NOT NULL, lease_id VARCHAR NOT NULL,
+        leased_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS review_evidence (
+        item_id INTEGER PRIMARY KEY, gammas VARCHAR NOT NULL, model_run INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS reviewers (
+        token_id VARCHAR PRIMARY KEY, reviewer VARCHAR NOT NULL, salt VARCHAR NOT NULL,
+        token_hash VARCHAR NOT NULL, masked BOOLEAN NOT NULL, created_at TIMESTAMP NOT NULL,
+        revoked_at TIMESTAMP)""",
 )
 
 
@@ -271,10 +293,13 @@ class ProjectFile:
             for statement in SCHEMA:
                 run(con, statement)
             _check_tables(con, self.path)
-            if read_meta(con, "format_version") is None:
+            stored = read_meta(con, "format_version")
+            if stored is None:
                 write_meta(con, "format_version", str(FORMAT_VERSION))
                 write_meta(con, "linkage_version", __version__)
                 write_meta(con, "runs", "0")
+            elif int(stored) < FORMAT_VERSION:
+                _migrate(con, int(stored))
 
     # -- connections -----------------------------------------------------------------------
 
@@ -490,6 +515,17 @@ def _check_tables(con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
                 f"{path} is damaged: its {key} is {value!r}, not a list of names; restore "
                 "the file from a backup"
             )
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, stored: int) -> None:
+    """Bring a file of an older format to this one, in the caller's transaction (a kill
+    leaves the old format whole), and log that it happened."""
+    for version in range(stored + 1, FORMAT_VERSION + 1):
+        for statement in MIGRATIONS.get(version, ()):
+            run(con, statement)
+    write_meta(con, "format_version", str(FORMAT_VERSION))
+    write_meta(con, "linkage_version", __version__)
+    log_event(con, "migrated", None, None, None, f"project format {stored} -> {FORMAT_VERSION}")
 
 
 def _first_line(exc: BaseException) -> str:

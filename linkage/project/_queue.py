@@ -58,9 +58,12 @@ from linkage.errors import (
     ProjectDataError,
     ProjectError,
 )
+from linkage.project import _reviewers
 from linkage.project._erase import erase_records
+from linkage.project._evidence import item_evidence
 from linkage.project._file import (
     VERDICTS,
+    WITHDRAWN,
     ProjectFile,
     canonical,
     ensure_item,
@@ -73,11 +76,20 @@ from linkage.project._file import (
     write_meta,
 )
 
-# The latest verdict on each pair: a person can change their mind.
+# The latest verdict on each pair: a person can change their mind, or take the verdict
+# back (a ``withdrawn`` row: the pair has no verdict until the next one).
 CURRENT_VERDICTS = """
-    SELECT * FROM verdicts
-    QUALIFY row_number() OVER (PARTITION BY key_l, key_r ORDER BY verdict_id DESC) = 1
+    SELECT * FROM (
+        SELECT * FROM verdicts
+        QUALIFY row_number() OVER (PARTITION BY key_l, key_r ORDER BY verdict_id DESC) = 1
+    ) WHERE verdict <> 'withdrawn'
 """
+
+# Statuses an item waits in; the desk hands these out.
+WAITING = ("conflict", "pending", "skipped")
+
+#: How long a pair handed to a reviewer stays theirs without a verdict (seconds).
+LEASE_SECONDS = 600.0
 
 QUEUE_ORDER = """
     CASE status WHEN 'conflict' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END,
@@ -107,6 +119,10 @@ class RunSync:
             the record's entity before this sync.
         erase: record keys to forget.
         new_run: count this as a new run of ``link`` (not an undo or re-clustering).
+        evidence: the comparison vector of each scored pair the queue holds or receives:
+            ``key_l, key_r, gammas`` (JSON ``{comparison: gamma}``); ``None``: none.
+        levels: the model's level table (:func:`~linkage.project._evidence.evidence_levels`)
+            that gives those gammas their labels and weights.
     """
 
     keys: np.ndarray
@@ -121,6 +137,14 @@ class RunSync:
     events: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
     erase: list[str] = field(default_factory=list)
     new_run: bool = True
+    evidence: pd.DataFrame | None = None
+    levels: dict[str, Any] | None = None
+
+
+class StaleVerdictError(ProjectError):
+    """A verdict or withdrawal given on a form that no longer holds: the item was decided
+    meanwhile, its lease ended or went to another reviewer, or the form was sent twice.
+    Nothing was written."""
 
 
 class ReviewQueue:
@@ -374,33 +398,488 @@ class ReviewQueue:
 
     # -- verdicts --------------------------------------------------------------------------
 
-    def decide(self, item_id: int, verdict: str, *, reviewer: str, note: str | None = None) -> None:
-        """Give (or change) the verdict on an item.
+    def decide(
+        self,
+        item_id: int,
+        verdict: str,
+        *,
+        reviewer: str,
+        note: str | None = None,
+        lease: str | None = None,
+    ) -> int:
+        """Give (or change) the verdict on an item; its who and when are kept (see
+        :meth:`verdicts`), and a lease on it ends.
 
         Args:
             item_id: from :meth:`pending`.
             verdict: ``match``, ``non_match`` or ``skip``.
             reviewer: who decided (kept with the verdict, in the merge log).
             note: why, optionally.
+            lease: the lease id :meth:`lease` handed out with the item (the desk sends
+                it): the verdict is written only while that lease is this reviewer's and
+                the item waits for a verdict, so a stale or replayed form changes nothing.
+
+        Returns:
+            the verdict's id.
 
         Raises:
             ConfigError: an unknown verdict or an empty reviewer name.
+            StaleVerdictError: ``lease`` given and no longer valid (nothing written).
             ProjectError: no such item; ProjectBusyError: the file stayed locked.
         """
         check_verdict(verdict, reviewer)
         with self._transaction() as con:
             row = first_row(
-                con.execute("SELECT key_l, key_r FROM review_items WHERE item_id = ?", [item_id])
+                con.execute(
+                    "SELECT key_l, key_r, status FROM review_items WHERE item_id = ?", [item_id]
+                )
             )
             if row is None:
                 raise ProjectError(f"no item {item_id} in {self}: list them with pending()")
-            insert_verdict(con, item_id, row[0], row[1], verdict, reviewer, note, "review")
+            if lease is not None:
+                _check_lease(con, item_id, lease, reviewer, row[2])
+            verdict_id = insert_verdict(
+                con, item_id, row[0], row[1], verdict, reviewer, note, "review"
+            )
             pause_for_tests()
             run(
                 con,
                 "UPDATE review_items SET status = ?, updated_at = ? WHERE item_id = ?",
                 ["skipped" if verdict == "skip" else "decided", now(), item_id],
             )
+            run(con, "DELETE FROM review_leases WHERE item_id = ?", [item_id])
+        return verdict_id
+
+    def withdraw(
+        self,
+        item_id: int | None = None,
+        *,
+        reviewer: str,
+        verdict_id: int | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Take a verdict back: the item waits again (``pending``, or ``conflict`` for a
+        conflict item) and the next ``link`` (or ``store.recluster()``) no longer follows
+        the verdict. The verdict stays in the history (``verdicts(history=True)``), with a
+        ``withdrawn`` row saying who took it back and when.
+
+        Args:
+            item_id: the item; ``None``: the latest verdict ``reviewer`` gave that still
+                stands.
+            reviewer: who withdraws.
+            verdict_id: the verdict meant (the desk sends it): refused unless it is the
+                item's current verdict, so a replayed withdrawal changes nothing.
+            note: why, optionally.
+
+        Returns:
+            ``item_id, verdict_id, verdict, reviewer`` of the verdict taken back.
+
+        Raises:
+            ProjectError: nothing to withdraw; StaleVerdictError: ``verdict_id`` is not
+            the item's current verdict (nothing written).
+        """
+        if not reviewer or not str(reviewer).strip():
+            raise ConfigError("reviewer must name who withdraws (e.g. reviewer='li.na')")
+        with self._transaction() as con:
+            if item_id is None:
+                found = first_row(
+                    con.execute(
+                        f"SELECT item_id FROM ({CURRENT_VERDICTS}) WHERE reviewer = ? "
+                        "AND item_id IS NOT NULL ORDER BY verdict_id DESC LIMIT 1",
+                        [reviewer],
+                    )
+                )
+                if found is None:
+                    raise ProjectError(f"{reviewer} has no verdict to withdraw in {self}")
+                item_id = int(found[0])
+            current = first_row(
+                con.execute(
+                    f"SELECT v.verdict_id, v.verdict, v.reviewer, i.key_l, i.key_r "
+                    f"FROM review_items i JOIN ({CURRENT_VERDICTS}) v "
+                    "ON v.key_l = i.key_l AND v.key_r = i.key_r WHERE i.item_id = ?",
+                    [item_id],
+                )
+            )
+            if current is None:
+                raise StaleVerdictError(
+                    f"item {item_id} has no verdict to withdraw in {self} (withdrawn "
+                    "already, or never decided); nothing was changed"
+                )
+            if verdict_id is not None and int(current[0]) != int(verdict_id):
+                raise StaleVerdictError(
+                    f"verdict {verdict_id} is no longer the current verdict on item "
+                    f"{item_id} (that is verdict {current[0]}: {current[1]} by {current[2]}); "
+                    "nothing was changed"
+                )
+            insert_verdict(
+                con,
+                item_id,
+                current[3],
+                current[4],
+                WITHDRAWN,
+                reviewer,
+                note or f"withdraws verdict {current[0]} ({current[1]} by {current[2]})",
+                "withdrawal",
+            )
+            run(
+                con,
+                "UPDATE review_items SET status = CASE kind WHEN 'conflict' THEN 'conflict' "
+                "ELSE 'pending' END, updated_at = ? WHERE item_id = ?",
+                [now(), item_id],
+            )
+            log_event(
+                con,
+                "withdrawn",
+                None,
+                current[3],
+                reviewer,
+                f"{current[1]} with {current[4]} (verdict {current[0]}) withdrawn",
+            )
+        return {
+            "item_id": int(item_id),
+            "verdict_id": int(current[0]),
+            "verdict": current[1],
+            "reviewer": current[2],
+        }
+
+    # -- the desk: leases, evidence, reviewers ----------------------------------------------
+
+    def lease(
+        self,
+        reviewer: str,
+        *,
+        seconds: float = LEASE_SECONDS,
+        reason: str | None = None,
+        source: str | None = None,
+        item_id: int | None = None,
+    ) -> dict[str, Any] | None:
+        """Hand the next waiting item to ``reviewer`` for ``seconds``: no one else is
+        handed it until the lease expires or a verdict lands. A reviewer holds one lease
+        at a time; asking again returns the same item (renewed) while it still fits.
+
+        Args:
+            reviewer: who reviews.
+            seconds: how long the item stays theirs without a verdict.
+            reason: only items routed by this reason (the ``reason`` column).
+            source: only pairs with a record from this source channel (the ``source``
+                role).
+            item_id: this item (one the reviewer just withdrew a verdict on), when it
+                waits and no one else holds it; else the next one as usual.
+
+        Returns:
+            the item (as :meth:`item`, with both records' values as JSON, ``values_l``
+            and ``values_r``, and the lease's ``lease_id`` and ``expires_at``), or
+            ``None`` when nothing is left for this reviewer.
+        """
+        if not reviewer or not str(reviewer).strip():
+            raise ConfigError("reviewer must name who reviews (e.g. reviewer='li.na')")
+        if item_id is not None:
+            return self._lease_item(reviewer, int(item_id), seconds)
+        stamp = now()
+        expires = stamp + dt.timedelta(seconds=seconds)
+        filters, params = _filters(reason, source)
+        with self._transaction() as con:
+            if first_row(
+                con.execute("SELECT 1 FROM review_leases WHERE expires_at <= ? LIMIT 1", [stamp])
+            ):
+                run(con, "DELETE FROM review_leases WHERE expires_at <= ?", [stamp])
+            held = first_row(
+                con.execute(
+                    f"SELECT l.item_id, l.lease_id, l.expires_at FROM review_leases l "
+                    f"JOIN review_items i USING (item_id) WHERE l.reviewer = ? "
+                    f"AND i.status IN ('conflict', 'pending', 'skipped') {filters}",
+                    [reviewer, *params],
+                )
+            )
+            if held is not None:
+                item_id, lease_id = int(held[0]), held[1]
+                if held[2] < stamp + dt.timedelta(seconds=seconds / 2):
+                    # Renewed once half of it is gone (a write per page view is not needed).
+                    run(
+                        con,
+                        "UPDATE review_leases SET expires_at = ? WHERE item_id = ?",
+                        [expires, item_id],
+                    )
+                else:
+                    expires = held[2]
+            else:
+                found = first_row(
+                    con.execute(
+                        f"""
+                        SELECT item_id FROM review_items i
+                        WHERE status IN ('conflict', 'pending', 'skipped') {filters}
+                          AND item_id NOT IN (SELECT item_id FROM review_leases)
+                          AND (status <> 'skipped' OR item_id NOT IN (
+                              SELECT item_id FROM verdicts
+                              WHERE reviewer = ? AND verdict = 'skip' AND item_id IS NOT NULL))
+                        ORDER BY {QUEUE_ORDER} LIMIT 1
+                        """,
+                        [*params, reviewer],
+                    )
+                )
+                run(con, "DELETE FROM review_leases WHERE reviewer = ?", [reviewer])
+                if found is None:
+                    return None
+                item_id, lease_id = int(found[0]), _reviewers.new_lease_id()
+                run(
+                    con,
+                    "INSERT INTO review_leases VALUES (?, ?, ?, ?, ?)",
+                    [item_id, reviewer, lease_id, stamp, expires],
+                )
+        item = self._item_row(item_id)
+        item.update(lease_id=lease_id, expires_at=expires)
+        return item
+
+    def _lease_item(self, reviewer: str, item_id: int, seconds: float) -> dict[str, Any] | None:
+        stamp = now()
+        with self._transaction() as con:
+            run(con, "DELETE FROM review_leases WHERE expires_at <= ?", [stamp])
+            free = first_row(
+                con.execute(
+                    "SELECT item_id FROM review_items WHERE item_id = ? AND status IN "
+                    "('conflict', 'pending', 'skipped') AND item_id NOT IN "
+                    "(SELECT item_id FROM review_leases WHERE reviewer <> ?)",
+                    [item_id, reviewer],
+                )
+            )
+            if free is not None:
+                run(con, "DELETE FROM review_leases WHERE reviewer = ?", [reviewer])
+                lease_id = _reviewers.new_lease_id()
+                run(
+                    con,
+                    "INSERT INTO review_leases VALUES (?, ?, ?, ?, ?)",
+                    [item_id, reviewer, lease_id, stamp, stamp + dt.timedelta(seconds=seconds)],
+                )
+        if free is None:
+            return self.lease(reviewer, seconds=seconds)
+        item = self._item_row(item_id)
+        item.update(lease_id=lease_id, expires_at=stamp + dt.timedelta(seconds=seconds))
+        return item
+
+    def last_verdict(self, reviewer: str) -> dict[str, Any] | None:
+        """The latest verdict ``reviewer`` gave that still stands (what a withdrawal takes
+        back): ``verdict_id, item_id, verdict, decided_at``, or ``None``."""
+        with self._transaction() as con:
+            row = first_row(
+                con.execute(
+                    f"SELECT verdict_id, item_id, verdict, decided_at FROM ({CURRENT_VERDICTS}) "
+                    "WHERE reviewer = ? AND item_id IS NOT NULL ORDER BY verdict_id DESC LIMIT 1",
+                    [reviewer],
+                )
+            )
+        if row is None:
+            return None
+        return {
+            "verdict_id": int(row[0]),
+            "item_id": int(row[1]),
+            "verdict": row[2],
+            "decided_at": row[3],
+        }
+
+    def release_lease(self, reviewer: str) -> None:
+        """End ``reviewer``'s lease, if any (the item can go to someone else at once)."""
+        with self._transaction() as con:
+            run(con, "DELETE FROM review_leases WHERE reviewer = ?", [reviewer])
+
+    def leases(self) -> pd.DataFrame:
+        """The leases that hold now: ``item_id, reviewer, leased_at, expires_at``."""
+        with self._transaction() as con:
+            return con.execute(
+                "SELECT item_id, reviewer, leased_at, expires_at FROM review_leases "
+                "WHERE expires_at > ? ORDER BY item_id",
+                [now()],
+            ).df()
+
+    def evidence(self, item_id: int) -> list[dict[str, Any]]:
+        """The model's evidence on an item, one row per comparison, strongest first:
+        ``comparison, inputs, gamma, label, weight`` (the partial match weight, log2 of
+        the level's m/u), ``state`` (``agrees``, ``differs``, ``partly``, ``missing``)
+        and ``words``. Empty when the file has none for it (an item no run scored since
+        format 2, or a pair decided by hand)."""
+        with self._transaction() as con:
+            row = first_row(
+                con.execute("SELECT gammas FROM review_evidence WHERE item_id = ?", [item_id])
+            )
+            levels = read_meta(con, "evidence_levels")
+        return item_evidence(levels, row[0] if row else None)
+
+    def caused_by(self, item_id: int) -> pd.DataFrame:
+        """For a conflict item, the verdicts that caused it: the current ``non_match``
+        verdicts between a record of one side's entity and a record of the other's (a
+        keep-apart that refused this link): ``verdict_id, item_id, key_l, key_r, verdict,
+        reviewer, decided_at``. Empty for other items."""
+        with self._transaction() as con:
+            return con.execute(
+                f"""
+                WITH pair AS (SELECT key_l, key_r FROM review_items WHERE item_id = ?),
+                sides AS (
+                    SELECT 'l' AS side, p.record_key FROM project_records p
+                    WHERE p.entity_id = (SELECT entity_id FROM project_records
+                                         WHERE record_key = (SELECT key_l FROM pair))
+                       OR p.record_key = (SELECT key_l FROM pair)
+                    UNION
+                    SELECT 'r', p.record_key FROM project_records p
+                    WHERE p.entity_id = (SELECT entity_id FROM project_records
+                                         WHERE record_key = (SELECT key_r FROM pair))
+                       OR p.record_key = (SELECT key_r FROM pair)
+                )
+                SELECT v.verdict_id, v.item_id, v.key_l, v.key_r, v.verdict, v.reviewer,
+                       v.decided_at
+                FROM ({CURRENT_VERDICTS}) v
+                WHERE v.verdict = 'non_match'
+                  AND (SELECT kind = 'conflict' OR status = 'conflict' FROM review_items
+                       WHERE item_id = ?)
+                  AND ((v.key_l IN (SELECT record_key FROM sides WHERE side = 'l')
+                        AND v.key_r IN (SELECT record_key FROM sides WHERE side = 'r'))
+                    OR (v.key_l IN (SELECT record_key FROM sides WHERE side = 'r')
+                        AND v.key_r IN (SELECT record_key FROM sides WHERE side = 'l')))
+                ORDER BY v.verdict_id
+                """,
+                [item_id, item_id],
+            ).df()
+
+    def entity_records(self, record: str, limit: int = 20) -> pd.DataFrame:
+        """The other records of ``record``'s entity (as of the last run): ``record_key,
+        entity_id`` and each role's values where the file keeps them (a record seen in a
+        queue item); at most ``limit``."""
+        return self.entity_members([record], limit)[record]
+
+    def entity_members(self, records: Sequence[str], limit: int = 20) -> dict[str, pd.DataFrame]:
+        """:meth:`entity_records` of several records at once (one scan of the queue)."""
+        with self._transaction() as con:
+            members = {
+                record: con.execute(
+                    "SELECT record_key, entity_id FROM project_records WHERE entity_id = "
+                    "(SELECT entity_id FROM project_records WHERE record_key = ?) "
+                    "AND record_key <> ? ORDER BY record_key LIMIT ?",
+                    [record, record, int(limit)],
+                ).fetchall()
+                for record in records
+            }
+            keys = sorted({m[0] for rows in members.values() for m in rows})
+            found: dict[str, str] = {}
+            if keys:
+                marks = ", ".join("?" for _ in keys)
+                for key_l, key_r, values_l, values_r in con.execute(
+                    f"SELECT key_l, key_r, values_l, values_r FROM review_items "
+                    f"WHERE key_l IN ({marks}) OR key_r IN ({marks})",
+                    [*keys, *keys],
+                ).fetchall():
+                    found.setdefault(key_l, values_l)
+                    found.setdefault(key_r, values_r)
+        out = {}
+        for record, rows in members.items():
+            frame = pd.DataFrame(rows, columns=["record_key", "entity_id"])
+            parsed = [
+                json.loads(found[k]) if isinstance(found.get(k), str) else {}
+                for k in frame["record_key"]
+            ]
+            roles = list(dict.fromkeys(k for row in parsed for k in row if k != "record_id"))
+            for role in roles:
+                frame[role] = [row.get(role) for row in parsed]
+            out[record] = frame
+        return out
+
+    def progress(self) -> dict[str, int]:
+        """How far the queue is: ``decided``, ``skipped``, ``pending`` (conflicts
+        included), ``left_band`` and ``total`` items."""
+        with self._transaction() as con:
+            counts = dict(
+                con.execute("SELECT status, count(*) FROM review_items GROUP BY status").fetchall()
+            )
+        return {
+            "decided": int(counts.get("decided", 0)),
+            "skipped": int(counts.get("skipped", 0)),
+            "pending": int(counts.get("pending", 0) + counts.get("conflict", 0)),
+            "left_band": int(counts.get("left_band", 0)),
+            "total": int(sum(counts.values())),
+        }
+
+    def reasons(self) -> list[str]:
+        """The routing reasons of waiting items, most common first (for a filter)."""
+        with self._transaction() as con:
+            return [
+                r[0]
+                for r in con.execute(
+                    "SELECT reason FROM review_items WHERE status IN "
+                    "('conflict', 'pending', 'skipped') AND reason IS NOT NULL "
+                    "GROUP BY reason ORDER BY count(*) DESC, reason"
+                ).fetchall()
+            ]
+
+    def sources(self) -> list[str]:
+        """The source channels (the ``source`` role) of waiting items' records."""
+        with self._transaction() as con:
+            return [
+                r[0]
+                for r in con.execute(
+                    "SELECT s FROM (SELECT json_extract_string(values_l, '$.source') AS s "
+                    "FROM review_items WHERE status IN ('conflict', 'pending', 'skipped') "
+                    "UNION ALL SELECT json_extract_string(values_r, '$.source') "
+                    "FROM review_items WHERE status IN ('conflict', 'pending', 'skipped')) "
+                    "WHERE s IS NOT NULL GROUP BY s ORDER BY count(*) DESC, s"
+                ).fetchall()
+            ]
+
+    def add_reviewer(self, name: str, *, masked: bool = False) -> str:
+        """Give a reviewer a token for the desk; only its salted hash is kept, so the
+        token is shown this once.
+
+        Args:
+            name: the reviewer (kept with each verdict they give).
+            masked: they see phones and emails masked (``138****8000``,
+                ``z***@example.com``), never in full.
+
+        Returns:
+            the token (``<token id>.<secret>``).
+        """
+        if not name or not str(name).strip():
+            raise ConfigError("a reviewer needs a name (e.g. li.na)")
+        token_id, secret, salt, digest = _reviewers.new_token()
+        with self._transaction() as con:
+            run(
+                con,
+                "INSERT INTO reviewers VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                [token_id, str(name).strip(), salt, digest, bool(masked), now()],
+            )
+        return f"{token_id}.{secret}"
+
+    def reviewer_for_token(self, token: str | None) -> tuple[str, bool] | None:
+        """The reviewer a token belongs to and whether they see masked values, or
+        ``None`` for a token that is unknown, revoked or malformed."""
+        parsed = _reviewers.parse_token(token)
+        if parsed is None:
+            return None
+        with self._transaction() as con:
+            row = first_row(
+                con.execute(
+                    "SELECT reviewer, salt, token_hash, masked FROM reviewers "
+                    "WHERE token_id = ? AND revoked_at IS NULL",
+                    [parsed[0]],
+                )
+            )
+        if row is None or not _reviewers.token_matches(parsed[1], row[1], row[2]):
+            return None
+        return str(row[0]), bool(row[3])
+
+    def reviewers(self) -> pd.DataFrame:
+        """The desk's reviewers: ``token_id, reviewer, masked, created_at, revoked_at``
+        (never a token or its hash)."""
+        with self._transaction() as con:
+            return con.execute(
+                "SELECT token_id, reviewer, masked, created_at, revoked_at FROM reviewers "
+                "ORDER BY created_at"
+            ).df()
+
+    def revoke_reviewer(self, name: str) -> int:
+        """Revoke every token of a reviewer; returns how many."""
+        with self._transaction() as con:
+            rows = con.execute(
+                "UPDATE reviewers SET revoked_at = ? WHERE reviewer = ? "
+                "AND revoked_at IS NULL RETURNING token_id",
+                [now(), name],
+            ).fetchall()
+        return len(rows)
 
     def decide_pair(
         self,
@@ -566,6 +1045,7 @@ class ReviewQueue:
                 run(con, "UPDATE review_items SET status = 'decided' WHERE item_id = ?", [item_id])
             entity_ids = assign_entity_ids(con, state, run_number)
             sync_items(con, state, run_number, stamp, entity_ids)
+            sync_evidence(con, state, run_number)
             store_follows_mapping(con)
         if state.erase:
             self.file.compact()
@@ -620,19 +1100,29 @@ class ReviewQueue:
         return self._pair_names(expand_values(frame))
 
     def _item_row(self, item_id: int) -> dict[str, Any]:
+        # One item and its pair's verdicts only: the window over every verdict (what the
+        # lists use) costs milliseconds per request on a large queue.
         with self._transaction() as con:
-            frame = con.execute(
-                f"""
-                SELECT i.*, v.verdict, v.reviewer, v.note, v.decided_at
-                FROM review_items i LEFT JOIN ({CURRENT_VERDICTS}) v
-                  ON v.key_l = i.key_l AND v.key_r = i.key_r
-                WHERE i.item_id = ?
-                """,
-                [item_id],
-            ).df()
-        if frame.empty:
-            raise ProjectError(f"no item {item_id} in {self}: list them with pending()")
-        return frame.iloc[0].to_dict()
+            cursor = con.execute("SELECT * FROM review_items WHERE item_id = ?", [item_id])
+            rows = cursor.fetchall()
+            names = [d[0] for d in cursor.description]
+            if not rows:
+                raise ProjectError(f"no item {item_id} in {self}: list them with pending()")
+            row = dict(zip(names, rows[0]))
+            verdict = first_row(
+                con.execute(
+                    "SELECT verdict, reviewer, note, decided_at FROM verdicts "
+                    "WHERE key_l = ? AND key_r = ? ORDER BY verdict_id DESC LIMIT 1",
+                    [row["key_l"], row["key_r"]],
+                )
+            )
+        if verdict is None or verdict[0] == WITHDRAWN:
+            verdict = (None, None, None, None)
+        row.update(zip(("verdict", "reviewer", "note", "decided_at"), verdict))
+        return {k: (np.nan if v is None and k in _FLOAT_COLUMNS else v) for k, v in row.items()}
+
+
+_FLOAT_COLUMNS = ("match_weight", "match_probability", "sample_weight")
 
 
 def check_verdict(verdict: str, reviewer: str) -> None:
@@ -651,12 +1141,86 @@ def insert_verdict(
     reviewer: str,
     note: str | None,
     origin: str,
-) -> None:
-    run(
-        con,
-        "INSERT INTO verdicts VALUES (nextval('verdict_ids'), ?, ?, ?, ?, ?, ?, ?, ?)",
-        [item_id, key_l, key_r, verdict, reviewer, note, origin, now()],
+) -> int:
+    """Write one verdict row (who and when with it); returns its id."""
+    row = first_row(
+        con.execute(
+            "INSERT INTO verdicts VALUES (nextval('verdict_ids'), ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING verdict_id",
+            [item_id, key_l, key_r, verdict, reviewer, note, origin, now()],
+        )
     )
+    return int(row[0])
+
+
+def _check_lease(
+    con: duckdb.DuckDBPyConnection, item_id: int, lease: str, reviewer: str, status: str
+) -> None:
+    """Refuse a verdict whose lease no longer holds (StaleVerdictError): nothing written."""
+    held = first_row(
+        con.execute(
+            "SELECT reviewer, lease_id, expires_at FROM review_leases WHERE item_id = ?",
+            [item_id],
+        )
+    )
+    if status not in WAITING:
+        raise StaleVerdictError(
+            f"item {item_id} was decided already (a verdict landed since this form was "
+            "shown, or the form was sent twice); nothing was changed"
+        )
+    if held is None or held[1] != lease:
+        raise StaleVerdictError(
+            f"the lease on item {item_id} is no longer yours (it expired, or the item went "
+            "to another reviewer); nothing was changed: take the next pair"
+        )
+    if held[0] != reviewer:
+        raise StaleVerdictError(
+            f"item {item_id} is leased to another reviewer; nothing was changed"
+        )
+    if held[2] <= now():
+        raise StaleVerdictError(
+            f"the lease on item {item_id} expired at {held[2]:%H:%M:%S} UTC; nothing was "
+            "changed: take the next pair"
+        )
+
+
+def _filters(reason: str | None, source: str | None) -> tuple[str, list[Any]]:
+    """SQL conditions (with their parameters) for the desk's filters."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if reason:
+        parts.append("AND i.reason = ?")
+        params.append(reason)
+    if source:
+        parts.append(
+            "AND (json_extract_string(i.values_l, '$.source') = ? "
+            "OR json_extract_string(i.values_r, '$.source') = ?)"
+        )
+        params += [source, source]
+    return " ".join(parts), params
+
+
+def sync_evidence(con: duckdb.DuckDBPyConnection, state: RunSync, run_number: int) -> None:
+    """The comparison vectors of the run's pairs, by item, and the model's level table;
+    rows of items that are gone (erased) leave."""
+    if state.levels is not None:
+        write_meta(con, "evidence_levels", json.dumps(state.levels))
+    if state.evidence is not None and len(state.evidence):
+        con.register("pair_evidence", state.evidence[["key_l", "key_r", "gammas"]])
+        run(
+            con,
+            "DELETE FROM review_evidence WHERE item_id IN (SELECT i.item_id FROM review_items i "
+            "JOIN pair_evidence e USING (key_l, key_r))",
+        )
+        run(
+            con,
+            "INSERT INTO review_evidence SELECT i.item_id, any_value(e.gammas), ? "
+            "FROM review_items i JOIN pair_evidence e USING (key_l, key_r) GROUP BY i.item_id",
+            [run_number],
+        )
+        con.unregister("pair_evidence")
+    for table in ("review_evidence", "review_leases"):
+        run(con, f"DELETE FROM {table} WHERE item_id NOT IN (SELECT item_id FROM review_items)")
 
 
 def sync_items(

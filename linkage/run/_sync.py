@@ -5,6 +5,7 @@ queue items in one transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -96,6 +97,7 @@ def sync(
     ).df()
     con.unregister("linkage_tracked_view")
     conflicts = clustered.conflicts
+    evidence = pair_gammas(ctx, pairs_table, [band, conflicts, wanted])
     active = np.ones(len(ctx.work), dtype=bool)
     active[list(ctx.erased)] = False
     run_sync = project_mod.RunSync(
@@ -111,8 +113,52 @@ def sync(
         events=pending.events,
         erase=pending.erase,
         new_run=new_run,
+        evidence=evidence,
+        levels=project_mod.evidence_levels(ctx.linker),
     )
     return ctx.queue.sync(run_sync)
+
+
+def pair_gammas(ctx: RunContext, pairs_table: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The comparison vector (``gamma_*``) of the given pairs (``rid_l, rid_r``), as the
+    queue keeps it for the desk: ``key_l, key_r, gammas`` (JSON ``{comparison: gamma}``)."""
+    parts = [f[["rid_l", "rid_r"]] for f in frames if len(f) and {"rid_l", "rid_r"} <= set(f)]
+    if not parts:
+        return pd.DataFrame(columns=["key_l", "key_r", "gammas"])
+    rids = pd.concat(parts, ignore_index=True).astype(np.int64)
+    a, b = rids["rid_l"].to_numpy(), rids["rid_r"].to_numpy()
+    wanted = pd.DataFrame({"rid_l": np.minimum(a, b), "rid_r": np.maximum(a, b)})
+    wanted = wanted.drop_duplicates()
+    columns = [
+        c[0]
+        for c in ctx.con.execute(f"DESCRIBE {pairs_table}").fetchall()
+        if c[0].startswith("gamma_")
+    ]
+    if not columns:
+        return pd.DataFrame(columns=["key_l", "key_r", "gammas"])
+    ctx.con.register("linkage_gamma_pairs", wanted)
+    try:
+        found = ctx.con.execute(
+            "SELECT w.rid_l, w.rid_r, "
+            + ", ".join(f'p."{c}"' for c in columns)
+            + f" FROM linkage_gamma_pairs w JOIN {pairs_table} p USING (rid_l, rid_r)"
+        ).df()
+    finally:
+        ctx.con.unregister("linkage_gamma_pairs")
+    keys_l, keys_r = ctx.keys[found["rid_l"].to_numpy()], ctx.keys[found["rid_r"].to_numpy()]
+    names = [c.removeprefix("gamma_") for c in columns]
+    values = found[columns].to_numpy()
+    gammas = [
+        json.dumps({n: (None if v != v else int(v)) for n, v in zip(names, row)})
+        for row in values.tolist()
+    ]
+    return pd.DataFrame(
+        {
+            "key_l": np.where(keys_l <= keys_r, keys_l, keys_r),
+            "key_r": np.where(keys_l <= keys_r, keys_r, keys_l),
+            "gammas": gammas,
+        }
+    )
 
 
 def pair_items(ctx: RunContext, pairs: pd.DataFrame) -> pd.DataFrame:
