@@ -23,6 +23,7 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.standardize import is_missing
+from linkage.store._fast import FastUnsupported, compile_scorer, typed_row
 from linkage.store._records import SHARED_NAMES, count_key
 
 logger = logging.getLogger("linkage")
@@ -65,7 +66,7 @@ class Scorer:
         levels = decisions.agreement_levels(model.settings_)
         vector_columns = ", ".join(splink_sql.vector_columns)
 
-        def scoring_sql(pairs: str) -> str:
+        def scoring_sql(pairs: str, levels_too: bool = False) -> str:
             pipe = _splink.CTEPipeline()
             pipe.enqueue_sql(
                 f"SELECT r.rid AS {quote(uid)}, unnest(json_transform(r.payload, "
@@ -89,9 +90,10 @@ class Scorer:
                 model.policy,
                 columns=[f"{uid}_l", f"{uid}_r", "match_weight", "match_probability"],
             )
+            gammas = "".join(f", {quote('gamma_' + c)}" for c in levels) if levels_too else ""
             return (
                 f"SELECT {quote(uid + '_l')} AS rid_l, {quote(uid + '_r')} AS rid_r, "
-                f"match_weight, match_probability, decision, reason FROM ({decided})"
+                f"match_weight, match_probability, decision, reason{gammas} FROM ({decided})"
             )
 
         # Pairs listed in a scratch table (an import), or every staged record against the
@@ -102,6 +104,7 @@ class Scorer:
             f"FROM {self.rows_table} a JOIN {self.rows_table} b "
             "ON a.is_probe AND NOT b.is_probe"
         )
+        self.levels_sql = scoring_sql("SELECT rid_l, rid_r FROM linkage_check_pairs", True)
         self.uid = uid
         # Per connection (each thread of a store has its own cursor): the names of its
         # prepared statements. Weak, so that a closed cursor's entry goes with it.
@@ -109,6 +112,12 @@ class Scorer:
             weakref.WeakKeyDictionary()
         )
         self._prepared_lock = threading.Lock()
+        # The same model compiled to Python, for a form check's few pairs (None: this
+        # model's SQL is not all reproducible in Python, checks stay on SQL).
+        self.fast = compile_scorer(
+            model.settings_, model.policy, {**self.types, **self.extra_columns}
+        )
+        self._structure_types = structure
 
     @property
     def country(self) -> str:
@@ -163,6 +172,131 @@ class Scorer:
         candidates, with term frequencies and shared-number flags computed here from
         ``lookup_counts`` (the store's counts, in memory)."""
         self._prepare(con)
+        rids, payloads, _, extras = self._rows(
+            lookup_counts,
+            probe_rids,
+            probe_payloads,
+            is_new,
+            probe_names,
+            stored_rids,
+            stored_payloads,
+            totals,
+        )
+        run(con, f"DELETE FROM {self.rows_table}")
+        columns = ["rid", "payload", "is_probe", *self.extra_columns]
+        types = ["BIGINT", "VARCHAR", "BOOLEAN", *self.extra_columns.values()]
+        probe_set = {int(r) for r in probe_rids}
+        run(
+            con,
+            f"INSERT INTO {self.rows_table} ({', '.join(quote(c) for c in columns)}) SELECT "
+            + ", ".join(f"unnest(?::{t}[])" for t in types),
+            [rids, payloads, [r in probe_set for r in rids], *extras.values()],
+        )
+
+    def score_rows_fast(
+        self,
+        lookup_counts: Any,
+        probe_rids: Sequence[int],
+        probe_payloads: Sequence[dict[str, Any]],
+        is_new: Sequence[bool],
+        probe_names: Sequence[Any],
+        stored_rids: Sequence[int],
+        stored_payloads: Sequence[str],
+        totals: Mapping[str, int],
+    ) -> list[tuple[Any, ...]] | None:
+        """What :meth:`stage_rows` then :meth:`score_probes` return, computed in Python
+        by the compiled model (:mod:`linkage.store._fast`): every pair of a probe and a
+        stored record. None when this model, or one of these records, needs SQL."""
+        fast = self.fast
+        if fast is None:
+            return None
+        probes = list(dict.fromkeys(int(r) for r in probe_rids))
+        try:
+            rows = self.fast_rows(
+                lookup_counts,
+                probe_rids,
+                probe_payloads,
+                is_new,
+                probe_names,
+                stored_rids,
+                stored_payloads,
+                totals,
+            )
+            out = []
+            for probe in probes:
+                for rid in rows:
+                    if rid in probes:
+                        continue
+                    low, high = min(probe, rid), max(probe, rid)
+                    pair = fast.score(rows[low], rows[high])
+                    out.append(
+                        (
+                            low,
+                            high,
+                            pair.match_weight,
+                            pair.match_probability,
+                            pair.decision,
+                            pair.reason,
+                        )
+                    )
+        except FastUnsupported as exc:
+            logger.debug("a check scored with SQL: %s", exc)
+            return None
+        return out
+
+    def fast_rows(
+        self,
+        lookup_counts: Any,
+        probe_rids: Sequence[int],
+        probe_payloads: Sequence[dict[str, Any]],
+        is_new: Sequence[bool],
+        probe_names: Sequence[Any],
+        stored_rids: Sequence[int],
+        stored_payloads: Sequence[str],
+        totals: Mapping[str, int],
+    ) -> dict[int, dict[str, Any]]:
+        """rid -> the record's row for :attr:`fast` (its values typed as SQL reads them,
+        with the store-wide columns :meth:`stage_rows` stages), computed once per record.
+
+        Raises:
+            FastUnsupported: a value the fast path cannot read exactly as SQL does.
+        """
+        rids, payloads, parsed, extras = self._rows(
+            lookup_counts,
+            probe_rids,
+            probe_payloads,
+            is_new,
+            probe_names,
+            stored_rids,
+            stored_payloads,
+            totals,
+        )
+        probe_set = {int(r) for r in probe_rids}
+        rows: dict[int, dict[str, Any]] = {}
+        for position, rid in enumerate(rids):
+            payload = parsed[position]
+            if rid in probe_set:
+                payload = json.loads(payloads[position])  # as SQL reads it: its JSON
+            row = typed_row(payload, self._structure_types)
+            for column, values in extras.items():
+                row[column] = values[position]
+            rows[rid] = row
+        return rows
+
+    def _rows(
+        self,
+        lookup_counts: Any,
+        probe_rids: Sequence[int],
+        probe_payloads: Sequence[dict[str, Any]],
+        is_new: Sequence[bool],
+        probe_names: Sequence[Any],
+        stored_rids: Sequence[int],
+        stored_payloads: Sequence[str],
+        totals: Mapping[str, int],
+    ) -> tuple[list[int], list[str], list[dict[str, Any]], dict[str, list[Any]]]:
+        """The rows of :meth:`stage_rows`: rids, JSON payloads, parsed payloads, and the
+        store-wide columns (term frequencies, shared-number flags), each a list in the
+        order of the rids."""
         seen = set()
         rids: list[int] = []
         payloads: list[str] = []
@@ -239,16 +373,7 @@ class Scorer:
                     if total and n:
                         tf = float(n) / float(total)
                 extras[f"tf_{column}"].append(tf)
-        run(con, f"DELETE FROM {self.rows_table}")
-        columns = ["rid", "payload", "is_probe", *self.extra_columns]
-        types = ["BIGINT", "VARCHAR", "BOOLEAN", *self.extra_columns.values()]
-        probe_set = {int(r) for r in probe_rids}
-        run(
-            con,
-            f"INSERT INTO {self.rows_table} ({', '.join(quote(c) for c in columns)}) SELECT "
-            + ", ".join(f"unnest(?::{t}[])" for t in types),
-            [rids, payloads, [r in probe_set for r in rids], *extras.values()],
-        )
+        return rids, payloads, parsed, extras
 
     def stage_batch(
         self,
@@ -437,6 +562,27 @@ class Scorer:
         run(con, "DELETE FROM linkage_check_pairs")
         run(con, f"INSERT INTO linkage_check_pairs {pairs_sql}", list(params))
         return con.execute(f"EXECUTE {name}").df()
+
+    def score_levels(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        left: Sequence[int] | np.ndarray,
+        right: Sequence[int] | np.ndarray,
+    ) -> pd.DataFrame:
+        """Like :meth:`score`, as a frame with each comparison's level (``gamma_<c>``):
+        the reference the fast path is measured against (not prepared: for tests and
+        benchmarks)."""
+        self._prepare(con)
+        run(con, "DELETE FROM linkage_check_pairs")
+        pairs = pd.DataFrame(
+            {"rid_l": np.asarray(left, np.int64), "rid_r": np.asarray(right, np.int64)}
+        )
+        con.register("linkage_level_pairs", pairs)
+        try:
+            run(con, "INSERT INTO linkage_check_pairs SELECT * FROM linkage_level_pairs")
+        finally:
+            con.unregister("linkage_level_pairs")
+        return con.execute(self.levels_sql).df()
 
     def score_probes(self, con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         """Like :meth:`score`, for every pair of a staged probe and a staged stored record

@@ -562,8 +562,7 @@ class RecordStore:
         best_rows: list[dict[str, Any]] = []
         if candidates:
             payload = {c: json_value(derived.get(c)) for c in scorer.payload_columns}
-            scorer.stage_rows(
-                con,
+            arguments = (
                 self._index().counts.get,
                 [rid],
                 [payload],
@@ -573,7 +572,12 @@ class RecordStore:
                 [c[3] for c in candidates],
                 self._state.totals,
             )
-            scored = scorer.score_probes(con)
+            # The model compiled to Python scores a form's few pairs without DuckDB
+            # planning splink's statement; SQL when it cannot (linkage.store._fast).
+            scored = scorer.score_rows_fast(*arguments)
+            if scored is None:
+                scorer.stage_rows(con, *arguments)
+                scored = scorer.score_probes(con)
             info = {c[0]: (c[1], c[2]) for c in candidates}
             per_entity: dict[str, dict[str, Any]] = {}
             for rid_l, rid_r, weight, probability, decision, reason in scored:
