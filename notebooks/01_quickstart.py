@@ -55,10 +55,32 @@ print(f"{len(leads):,} leads are {result.n_entities:,} customers")
 sizes = entities["entity_id"].value_counts()
 sizes.head()
 
+# %% [markdown]
+# ### Right, and wrong
+#
+# The sample knows each lead's true person (`true_person_id`), so we can tell which entities are right. The showcase below is the largest entity whose leads are all one person: the same customer under different spellings, formats and channels.
+
 # %%
-# The leads of the largest entity, side by side.
-biggest = entities.loc[entities["entity_id"] == sizes.index[0], "lead_id"]
-leads[leads["lead_id"].isin(biggest)][["lead_id", "name", "company", "mobile", "email"]]
+truth_of = leads.set_index("lead_id")["true_person_id"]
+people = entities.assign(person=entities["lead_id"].map(truth_of))
+persons_per_entity = people.groupby("entity_id")["person"].nunique()
+right = sizes[persons_per_entity.reindex(sizes.index) == 1]
+showcase = right.index[0]
+columns = ["lead_id", "name", "company", "mobile", "email", "source", "true_person_id"]
+shown = leads[leads["lead_id"].isin(people.loc[people["entity_id"] == showcase, "lead_id"])]
+assert shown["true_person_id"].nunique() == 1
+shown[columns]
+
+# %% [markdown]
+# The model is not always right: a few entities join leads of different true people (a wrong merge). The largest such entity is below, with the truth beside it: this is why borderline pairs go to a person (`result.review`), and why notebook 03 shows how to undo a merge.
+
+# %%
+wrong = sizes[persons_per_entity.reindex(sizes.index) > 1]
+print(f"{len(wrong):,} of {result.n_entities:,} entities mix true people ({wrong.sum():,} leads)")
+assert len(wrong) < 0.02 * result.n_entities  # rare, but not absent
+mixed = leads[leads["lead_id"].isin(people.loc[people["entity_id"] == wrong.index[0], "lead_id"])]
+assert mixed["true_person_id"].nunique() > 1
+mixed[columns]
 
 # %% [markdown]
 # ## Pairs

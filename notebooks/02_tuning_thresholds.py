@@ -42,40 +42,42 @@ result.model.policy.thresholds
 # Pairs by match weight, coloured by the decision each got (routing rules included). The y axis is log-like so the few pairs near the thresholds show beside thousands of clear non-matches.
 
 # %%
-charts.match_weight_histogram(result)
+charts.static(charts.match_weight_histogram(result))
 
 # %% [markdown]
 # ## Move the thresholds
 #
-# Drag the two sliders under the chart: the bars recolour, and the counts and the precision and recall of `auto_merge` follow.
+# The explorer has two sliders, one per threshold: the bars recolour, and the counts and the precision and recall of `auto_merge` follow. A notebook shows every chart here as a picture (`charts.static`), so it reads offline and on GitHub; the picture is the explorer at the current thresholds, and the page `charts.save` writes (at the end of this notebook) has the sliders to drag.
 
 # %%
-charts.threshold_explorer(result, truth_column=TRUTH, records=leads)
+explorer = charts.threshold_explorer(result, truth_column=TRUTH, records=leads)
+charts.static(explorer)
 
 # %% [markdown]
 # ## Accuracy and review load against the thresholds
 
 # %%
-charts.accuracy_chart(result, truth_column=TRUTH, records=leads)
+charts.static(charts.accuracy_chart(result, truth_column=TRUTH, records=leads))
 
 # %%
-charts.review_load_chart(result)
+charts.static(charts.review_load_chart(result))
 
 # %% [markdown]
 # ## Why pairs were decided as they were
 
 # %%
-charts.decisions_by_reason_chart(result)
+charts.static(charts.decisions_by_reason_chart(result))
 
 # %%
-# splink's waterfall: how each comparison added to the score of the first review pairs
-charts.waterfall(result, result.review.head(5))
+# splink's waterfall: how each comparison added to the score of the first review pair
+# (the saved page steps through several pairs with a slider)
+charts.static(charts.waterfall(result, result.review.head(1)))
 
 # %%
-charts.splink_match_weights(result)
+charts.static(charts.splink_match_weights(result))
 
 # %%
-charts.data_quality_chart(result)
+charts.static(charts.data_quality_chart(result))
 
 # %% [markdown]
 # ## Choose
@@ -134,10 +136,11 @@ assert rescored.decision_counts() == counts
 rescored.decision_counts()
 
 # %% [markdown]
-# Charts save as self-contained HTML (works offline) or PNG, to share with people who do not run notebooks.
+# Charts save as self-contained HTML (works offline: vega's JavaScript is inside the file) or PNG, to share with people who do not run notebooks. The explorer's page has the two sliders; `charts.quality_report(result).save("report.html")` (or `linkage report leads.csv -o report.html`) writes a whole data-quality page the same way.
 
 # %%
-page = charts.save(charts.match_weight_histogram(tuned), folder / "weights.html")
+page = charts.save(explorer, folder / "explorer.html")
 image = charts.save(charts.match_weight_histogram(tuned), folder / "weights.png")
 assert page.stat().st_size > 0 and image.stat().st_size > 0
+assert page.read_text(encoding="utf-8").count('"bind"') >= 1  # the sliders are in the page
 page.name, image.name

@@ -16,8 +16,10 @@ sees aggregated rows. The package is split by what a chart is for:
   :func:`comparison_viewer`, :func:`cluster_studio`.
 
 :func:`save` writes any of them as self-contained HTML (works offline: vega, vega-lite and
-vega-embed inlined) or PNG / SVG. HTML and images need ``vl-convert-python``
-(``pip install "linkage-crm[charts]"``).
+vega-embed inlined) or PNG / SVG; :func:`static` draws one as an SVG picture for a notebook
+that must read offline and on GitHub. :func:`quality_report` (:mod:`~linkage.charts.report`)
+is a whole data-quality page: duplicates, fields and channels, the worst values. HTML and
+images need ``vl-convert-python`` (``pip install "linkage-crm[charts]"``).
 
     >>> from linkage import charts
     >>> charts.threshold_explorer(result, truth_column="true_id", records=leads)  # doctest: +SKIP
@@ -26,8 +28,9 @@ vega-embed inlined) or PNG / SVG. HTML and images need ``vl-convert-python``
 
 from __future__ import annotations
 
-from linkage.charts._save import save
+from linkage.charts._save import StaticChart, save, static
 from linkage.charts.quality import data_quality, data_quality_chart
+from linkage.charts.report import QualityReport, quality_report
 from linkage.charts.splink_charts import (
     cluster_studio,
     comparison_viewer,
@@ -50,6 +53,8 @@ from linkage.charts.thresholds import (
 
 __all__ = [
     "DECISION_COLOURS",
+    "QualityReport",
+    "StaticChart",
     "accuracy_by_threshold",
     "accuracy_chart",
     "cluster_studio",
@@ -60,11 +65,13 @@ __all__ = [
     "match_weight_histogram",
     "review_load",
     "review_load_chart",
+    "quality_report",
     "save",
     "splink_completeness",
     "splink_m_u_parameters",
     "splink_match_weights",
     "splink_threshold_selection",
+    "static",
     "threshold_explorer",
     "waterfall",
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import altair as alt
 import pandas as pd
 
-from linkage.errors import ModelError
+from linkage.errors import InputError, ModelError
 
 if TYPE_CHECKING:
     from linkage.run import LinkResult
@@ -21,24 +21,55 @@ if TYPE_CHECKING:
 __all__ = ["data_quality", "data_quality_chart"]
 
 
-def data_quality(result: LinkResult) -> pd.DataFrame:
+def data_quality(result: LinkResult, *, by: str | None = None) -> pd.DataFrame:
     """Completeness and validity per column, from the records and the problems found.
+
+    Args:
+        by: a role to split the records by, e.g. ``"source"`` (the channel a lead came
+            from): one set of rows per value of that role (blank: ``"(none)"``).
 
     Returns:
         one row per column and status: ``column`` (the role, with the input column
         name), ``status`` (``valid``, ``missing`` or ``invalid: <reason>``), ``records``,
         ``share`` of all records; plus ``completeness`` and ``validity`` (valid share of
-        the present values) of the column.
+        the present values) of the column; with ``by``, first a column named after that
+        role, and shares within each group.
+
+    Raises:
+        ModelError: the result carries no records.
+        InputError: ``by`` is not a role of this run.
     """
     records = result.records
     if records is None:
         raise ModelError("this result carries no records to assess")
-    total = len(records)
     problems = result.problems
     names = _input_column_names(result)
+    if by is None:
+        return pd.DataFrame(_quality_rows(records, problems, names))
+    if by not in records.columns:
+        known = ", ".join(c for c in records.columns if c not in _NOT_FIELDS)
+        raise InputError(f"data_quality(by={by!r}): no such role in this run; roles: {known}")
+    groups = records[by].astype("string").str.strip().replace("", pd.NA).fillna("(none)")
+    frames = []
+    for value, members in records.groupby(groups, sort=True):
+        ids = set(members["record_id"]) if "record_id" in members else set()
+        found = problems[problems["record_id"].isin(ids)] if len(problems) else problems
+        rows = pd.DataFrame(_quality_rows(members, found, names))
+        rows.insert(0, by, value)
+        frames.append(rows)
+    return pd.concat(frames, ignore_index=True)
+
+
+_NOT_FIELDS = ("rid", "source_dataset", "record_id")
+
+
+def _quality_rows(
+    records: pd.DataFrame, problems: pd.DataFrame, names: dict[str, str]
+) -> list[dict[str, object]]:
+    total = len(records)
     rows = []
     for role in records.columns:
-        if role in ("rid", "source_dataset", "record_id"):
+        if role in _NOT_FIELDS:
             continue
         values = records[role]
         text = values.astype("string").str.strip()
@@ -62,7 +93,7 @@ def data_quality(result: LinkResult) -> pd.DataFrame:
                     "validity": validity,
                 }
             )
-    return pd.DataFrame(rows)
+    return rows
 
 
 def data_quality_chart(result: LinkResult, *, width: int = 520) -> alt.Chart:
