@@ -76,12 +76,17 @@ def connect(memory_limit: str | int | float | None = None) -> duckdb.DuckDBPyCon
     spill = tempfile.mkdtemp(prefix="linkage-spill-")
     try:
         con = duckdb.connect(
-            config={"memory_limit": f"{resolve_limit(memory_limit)}B", "temp_directory": spill}
+            config={
+                "memory_limit": f"{resolve_limit(memory_limit)}B",
+                "temp_directory": spill,
+            }
         )
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
         raise
     weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)
+    # Progress is linkage's to show (the command line), not DuckDB's bar on the terminal.
+    con.execute("SET enable_progress_bar = false").fetchall()
     return con
 
 

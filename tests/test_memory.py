@@ -23,18 +23,35 @@ def _setting(con, name: str) -> str:
     return con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
 
 
-def test_a_run_under_a_tight_limit_spills_and_finds_the_same_entities(leads):
+def test_a_run_under_a_tight_limit_completes_and_finds_the_same_entities(leads):
     roomy = linkage.link(leads, seed=1)
-    # 80 MB is far below what DuckDB would take for this run unhindered: it must spill.
-    tight = linkage.link(leads, seed=1, memory_limit="80MB")
+    # 150 MB: a fraction of what DuckDB takes for this run by default (80% of the machine).
+    tight = linkage.link(leads, seed=1, memory_limit="150MB")
     con = tight.connection
-    assert _setting(con, "memory_limit") in ("76.2 MiB", "76.3 MiB")
+    assert _setting(con, "memory_limit") == "143.0 MiB"
     spill = _setting(con, "temp_directory")
     assert os.path.basename(spill).startswith("linkage-spill-")
     assert (tight.entities["entity_id"] == roomy.entities["entity_id"]).all()
     assert len(tight.golden) == tight.n_entities
     # The spill directory goes with the connection.
     del tight, con
+    gc.collect()
+    assert not os.path.exists(spill)
+
+
+def test_work_beyond_the_limit_spills_to_a_directory_that_is_removed():
+    con = _memory.connect("64MB")
+    spill = _setting(con, "temp_directory")
+    # Grouping ~150 MB of distinct strings cannot stay within 64 MB: DuckDB spills to `spill`
+    # (it leaves an owner file there once it has spilled).
+    groups = con.execute(
+        "SELECT count(*) FROM (SELECT s, count(*) FROM (SELECT md5(i::VARCHAR) || "
+        "md5((i + 1)::VARCHAR) AS s FROM range(1500000) t(i)) GROUP BY s)"
+    ).fetchall()[0][0]
+    assert groups == 1_500_000
+    assert os.listdir(spill), "nothing was spilled: the limit did not bind"
+    con.close()
+    del con
     gc.collect()
     assert not os.path.exists(spill)
 
@@ -46,7 +63,8 @@ def test_peak_memory_is_its_own_field_and_not_a_timing(leads):
     if rss is None:
         pytest.skip("no /proc on this platform: the peak falls back to the process's lifetime")
     # At least what the process held before the run, at most its lifetime peak.
-    assert 50e6 < result.peak_memory <= _memory.lifetime_peak()
+    # (/proc and getrusage count pages a little differently: a few MB of slack.)
+    assert 50e6 < result.peak_memory <= _memory.lifetime_peak() + 16e6
     assert "peak memory:" in result.summary()
     # Seconds add up to the timings alone.
     seconds = float(result.summary().split("seconds:")[1].split()[0])

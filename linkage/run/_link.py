@@ -10,6 +10,7 @@ standardizer's distinct-value parsing, the result frames).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -241,6 +242,9 @@ def _link(
         pair_budget=pair_budget,
         max_pairs=max_pairs,
     )
+    # The standardized columns now live in DuckDB (``linkage_records``): the pandas copy
+    # goes, so that a million records are not held twice (about 1 GB).
+    records = dataclasses.replace(records, derived=None)
     lap("blocking")
 
     if model is None:
