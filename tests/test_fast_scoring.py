@@ -201,3 +201,59 @@ def test_many_threads_score_alike(tmp_path) -> None:
         with ThreadPoolExecutor(max_workers=8) as pool:
             together = list(pool.map(answer, forms * 3))
     assert together == alone * 3
+
+
+def _answers_as_sql(store: RecordStore, forms: list[dict]) -> list:
+    """Check ``forms`` on the rows held in memory and on SQL (the file's rows): the same
+    answers, and golden records as the file holds them."""
+    from linkage.store._records import golden_rows
+
+    scorer = store._scorer()
+    held = [store.check_one(form) for form in forms]
+    compiled, scorer.fast = scorer.fast, None
+    try:
+        sql = [store.check_one(form) for form in forms]
+    finally:
+        scorer.fast = compiled
+    for a, b in zip(held, sql, strict=True):
+        assert (a.decision, a.reason, a.entity_id, a.matched_record) == (
+            b.decision,
+            b.reason,
+            b.entity_id,
+            b.matched_record,
+        )
+        if a.entity_id is not None:
+            assert a.golden == golden_rows(store._cursor(), [a.entity_id])[a.entity_id]
+            assert a.owner == a.golden.get("owner")
+        assert a.candidates["entity_id"].tolist() == b.candidates["entity_id"].tolist()
+    return held
+
+
+def test_held_rows_follow_imports_edits_and_erasures(tmp_path) -> None:
+    """The candidates' values and golden records a check reads from memory follow every
+    write, by this store object and by another one on the same file."""
+    records = _people(1400)
+    store = _store(tmp_path, records.iloc[:1000])
+    with store, RecordStore.open(store.queue.path) as other:
+        assert store._current().payloads is not None and store._current().golden is not None
+        _answers_as_sql(other, records.iloc[1000:1050].to_dict("records"))
+        # Import: the new records are candidates at once, in both store objects.
+        store.add(records.iloc[1100:1300])
+        twins = records.iloc[1100:1300].copy()
+        twins["lead_id"] = [f"T{i}" for i in range(len(twins))]
+        for checker in (store, other):
+            found = _answers_as_sql(checker, twins.to_dict("records"))
+            assert sum(f.decision == "auto_merge" for f in found) > len(twins) // 2
+        # Edit: a record's new number finds it; its entity's golden record follows.
+        edited = records.iloc[1100]
+        lead_id = str(edited["lead_id"])
+        store.edit(lead_id, {"mobile": "13912345678", "email": "moved@example.cn"})
+        probe = {"name": edited["name"], "mobile": "13912345678", "email": "moved@example.cn"}
+        for checker in (store, other):
+            (found,) = _answers_as_sql(checker, [probe])
+            assert lead_id in found.golden["record_ids"]
+        # Erasure: the record is no candidate any more.
+        store.forget(lead_id)
+        for checker in (store, other):
+            (found,) = _answers_as_sql(checker, [probe])
+            assert found.matched_record != lead_id

@@ -226,6 +226,23 @@ class CheckResult:
     candidates: pd.DataFrame = field(repr=False)
 
 
+def _candidates(self: CheckResult) -> pd.DataFrame:
+    # Given as a frame, or as a function that makes it (a form check: made when read).
+    value = self._candidates
+    if callable(value):
+        value = self._candidates = value()
+    return value
+
+
+def _set_candidates(self: CheckResult, value: Any) -> None:
+    self._candidates = value
+
+
+CheckResult.candidates = property(  # type: ignore[assignment]
+    _candidates, _set_candidates, doc="one row per candidate entity, best first"
+)
+
+
 @dataclass
 class AddResult:
     """What :meth:`RecordStore.add` did.

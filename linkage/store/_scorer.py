@@ -244,6 +244,58 @@ class Scorer:
             return None
         return out
 
+    def score_held(
+        self,
+        lookup_counts: Any,
+        probe_rid: int,
+        probe_payload: Mapping[str, Any],
+        is_new: bool,
+        probe_name: Any,
+        stored: Mapping[int, Mapping[str, Any]],
+        totals: Mapping[str, int],
+    ) -> list[tuple[Any, ...]] | None:
+        """:meth:`score_rows_fast` for one probe against stored records whose rows the
+        store holds in memory, already typed as SQL reads them (``rid -> row``,
+        :class:`linkage.store._index.HeldRows`): nothing is parsed but the probe.
+        None when this model, or one of these records, needs SQL."""
+        fast = self.fast
+        if fast is None:
+            return None
+        try:
+            # The probe as SQL reads it: its JSON, through json_transform.
+            text = json.dumps(probe_payload, ensure_ascii=False, default=str)
+            probe = typed_row(json.loads(text), self._structure_types)
+            rids = [rid for rid in stored if rid != probe_rid]
+            parsed = [probe_payload, *(stored[rid] for rid in rids)]
+            extras = self._store_wide(
+                lookup_counts, parsed, [probe_payload], [is_new], [probe_name], totals
+            )
+            for column, values in extras.items():
+                probe[column] = values[0]
+            out = []
+            for position, rid in enumerate(rids, start=1):
+                row = dict(stored[rid])
+                for column, values in extras.items():
+                    row[column] = values[position]
+                if probe_rid < rid:
+                    low, high, pair = probe_rid, rid, fast.score(probe, row)
+                else:
+                    low, high, pair = rid, probe_rid, fast.score(row, probe)
+                out.append(
+                    (
+                        low,
+                        high,
+                        pair.match_weight,
+                        pair.match_probability,
+                        pair.decision,
+                        pair.reason,
+                    )
+                )
+        except FastUnsupported as exc:
+            logger.debug("a check scored with SQL: %s", exc)
+            return None
+        return out
+
     def fast_rows(
         self,
         lookup_counts: Any,
@@ -313,7 +365,23 @@ class Scorer:
                 rids.append(int(rid))
                 payloads.append(payload)
                 parsed.append(json.loads(payload))
-        n_probes = len(probe_rids)
+        extras = self._store_wide(
+            lookup_counts, parsed, probe_payloads, is_new, probe_names, totals
+        )
+        return rids, payloads, parsed, extras
+
+    def _store_wide(
+        self,
+        lookup_counts: Any,
+        parsed: Sequence[Mapping[str, Any]],
+        probe_payloads: Sequence[Mapping[str, Any]],
+        is_new: Sequence[bool],
+        probe_names: Sequence[Any],
+        totals: Mapping[str, int],
+    ) -> dict[str, list[Any]]:
+        """The store-wide columns (term frequencies, shared-number flags) of ``parsed``
+        (the probes' rows first, then the stored records'), each a list in their order."""
+        n_probes = len(probe_payloads)
         wanted: set[str] = set()
         for row in parsed:
             for column in self.tf_columns:
@@ -373,7 +441,7 @@ class Scorer:
                     if total and n:
                         tf = float(n) / float(total)
                 extras[f"tf_{column}"].append(tf)
-        return rids, payloads, parsed, extras
+        return extras
 
     def stage_batch(
         self,

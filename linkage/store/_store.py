@@ -22,12 +22,16 @@ computes it), and decided by :func:`linkage.decisions.decision_query` under the 
 policy. A pair therefore scores exactly as it does in ``link``. An entity's score is its
 best-scoring member; a record whose every candidate entity is ``distinct`` is new.
 
-Where a check's time goes (a store of a million records, ~27 ms in all): DuckDB binding and
-planning splink's scoring statement (~13 ms: it re-binds a prepared statement on every
-execution), standardizing the new values (~6 ms), fetching the candidates' stored values and
-staging them (~8 ms), the golden record (~3 ms). A form check computes term frequencies in
-Python from the counts in memory; an import computes them in SQL, so that the candidates'
-stored values never travel through Python (``benchmarks/RESULTS.md``).
+A form check reads nothing from the file: the candidates' comparison values (typed as
+the model's SQL reads them, ~250 bytes per record) and the golden records (~390 bytes per
+entity) are held in memory beside the index (:class:`linkage.store._index.HeldRows`), and
+the model compiled to Python (:mod:`linkage.store._fast`) scores the few pairs; DuckDB
+finds one row by its key in ~3 ms and plans splink's statement in ~13 ms. An import or an
+edit reads again only the rows it changed; anything else (a retrain, a re-cluster, an
+erasure, another store object's write) reads them whole. A model or a value the fast path
+cannot reproduce exactly is scored with splink's SQL, the reference. An import computes
+term frequencies in SQL, so that the candidates' stored values never travel through
+Python (``benchmarks/RESULTS.md``).
 
 Adding records
 --------------
@@ -89,7 +93,7 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.store import _write
-from linkage.store._index import MemoryIndex, Probes, RecordTable, StoreIndex
+from linkage.store._index import HeldRows, MemoryIndex, Probes, RecordTable, StoreIndex
 from linkage.store._records import (
     RANK,
     AddResult,
@@ -147,6 +151,10 @@ class _View:
     state: StoreState
     index: StoreIndex
     writes: int
+    # The candidates' comparison values (rid -> row, typed as the model's SQL reads them)
+    # and the golden records (entity -> row), held in memory; None: read from the file.
+    payloads: HeldRows | None = None
+    golden: HeldRows | None = None
 
 
 class RecordStore:
@@ -324,7 +332,7 @@ class RecordStore:
                     self._scorers = {}
                 self._mappings = {}
                 self._builds_seen = self._shared.builds
-            self._view = _View(state, _read_index(con), self._shared.writes)
+            self._view = self._read_view(con, state, None)
             return self._view
 
     @contextlib.contextmanager
@@ -361,12 +369,51 @@ class RecordStore:
             finally:
                 self._local.view = previous
 
-    def _publish(self, state: StoreState) -> None:
+    def _publish(self, state: StoreState, changed: Sequence[int] | None = None) -> None:
         """After a committed write, in the writers' turn: the new state and the index read
-        again, replacing the view whole (checks running meanwhile keep the old one)."""
+        again, replacing the view whole (checks running meanwhile keep the old one).
+
+        ``changed``: the rids the write added or changed, when it changed no other record
+        nor golden records but theirs entities' (an import, an edit): only their rows
+        held in memory are read again. None: every row is."""
+        previous = self._view
         self._shared.writes += 1
-        self._view = _View(state, _read_index(self._cursor()), self._shared.writes)
+        self._view = self._read_view(self._cursor(), state, previous, changed)
         self._local.view = self._view
+
+    def _read_view(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        state: StoreState,
+        previous: _View | None,
+        changed: Sequence[int] | None = None,
+    ) -> _View:
+        """The view of ``state``: the index read from the file, and the rows held in
+        memory read whole or, after a write that says which rids it ``changed`` (with a
+        ``previous`` view of the same model), those rows only."""
+        index = _read_index(con)
+        scorer = self._scorer(state.model_version, state)
+        select = f"rid, unnest(json_transform(payload, '{_sql_text(scorer.structure)}'))"
+        same_model = previous is not None and previous.state.model_version == state.model_version
+        if changed is not None and same_model and previous.payloads is not None:
+            rids = [int(r) for r in changed]
+            payloads: HeldRows | None = previous.payloads.with_rows(con, rids)
+            _, entities = index.rows.get(index.rows.stored(rids))
+            golden = (
+                previous.golden.with_rows(con, [e for e in entities if e is not None])
+                if previous.golden is not None
+                else None
+            )
+        else:
+            payloads = (
+                HeldRows.read(con, select, "store_lookup", "rid")
+                if scorer.structure != "{}"
+                else None
+            )
+            golden = HeldRows.read(con, "*", "store_golden", "entity_id")
+            if not _plain_types(golden.table.schema):
+                golden = None  # values whose Python form Arrow may give otherwise than DuckDB
+        return _View(state, index, self._shared.writes, payloads, golden)
 
     def _load_state(self) -> None:
         """Read the state and the in-memory index again (after a change of the file)."""
@@ -540,106 +587,102 @@ class RecordStore:
                 stored_keys, _ = self._index().rows.get(hashed)
                 own_rid = next((r for r, k in zip(hashed, stored_keys) if k == key), None)
         rid = own_rid if own_rid is not None else self._state.next_rid
+        view = self._current()
         lookups = record_lookups(derived, self._state.rules, self._state.guarded)
-        candidates: list[tuple[int, str, str, str]] = []
+        wanted: list[int] = []
         if lookups:
-            hits = self._index().keys.get(lookups)
+            hits = view.index.keys.get(lookups)
             sizes: dict[str, int] = {}
             for lookup, _rid in hits:
                 sizes[lookup] = sizes.get(lookup, 0) + 1
             limit = self._state.max_block_size
             wanted = sorted({r for lookup, r in hits if sizes[lookup] < limit and r != own_rid})
-            if wanted:
+        best_rows: list[dict[str, Any]] = []
+        if wanted:
+            keys, entities = view.index.rows.get(wanted)
+            info = {r: (k, e) for r, k, e in zip(wanted, keys, entities, strict=True)}
+            payload = {c: json_value(derived.get(c)) for c in scorer.payload_columns}
+            name = derived.get("person_name_key")
+            counts = view.index.counts.get
+            totals = self._state.totals
+            # The model compiled to Python scores a form's few pairs from the candidates'
+            # values held in memory, without DuckDB planning splink's statement or
+            # finding rows; SQL when it cannot (linkage.store._fast).
+            scored = None
+            held = view.payloads.get(wanted) if view.payloads is not None else None
+            if held is not None and all(row is not None for row in held):
+                stored = dict(zip(wanted, held, strict=True))
+                scored = scorer.score_held(
+                    counts, rid, payload, own_rid is None, name, stored, totals
+                )
+            if scored is None:
                 placeholders = ", ".join("?" for _ in wanted)
                 fetched = con.execute(
                     f"SELECT rid, payload FROM store_lookup WHERE rid IN ({placeholders})",
                     wanted,
                 ).fetchall()
-                keys, entities = self._index().rows.get([r for r, _ in fetched])
-                candidates = [
-                    (r, k, e, p) for (r, p), k, e in zip(fetched, keys, entities, strict=True)
-                ]
-        best_rows: list[dict[str, Any]] = []
-        if candidates:
-            payload = {c: json_value(derived.get(c)) for c in scorer.payload_columns}
-            arguments = (
-                self._index().counts.get,
-                [rid],
-                [payload],
-                [own_rid is None],
-                [derived.get("person_name_key")],
-                [c[0] for c in candidates],
-                [c[3] for c in candidates],
-                self._state.totals,
-            )
-            # The model compiled to Python scores a form's few pairs without DuckDB
-            # planning splink's statement; SQL when it cannot (linkage.store._fast).
-            scored = scorer.score_rows_fast(*arguments)
-            if scored is None:
-                scorer.stage_rows(con, *arguments)
-                scored = scorer.score_probes(con)
-            info = {c[0]: (c[1], c[2]) for c in candidates}
-            per_entity: dict[str, dict[str, Any]] = {}
+                arguments = (
+                    counts,
+                    [rid],
+                    [payload],
+                    [own_rid is None],
+                    [name],
+                    [r for r, _ in fetched],
+                    [p for _, p in fetched],
+                    totals,
+                )
+                scored = scorer.score_rows_fast(*arguments)
+                if scored is None:
+                    scorer.stage_rows(con, *arguments)
+                    scored = scorer.score_probes(con)
+            per_entity: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
             for rid_l, rid_r, weight, probability, decision, reason in scored:
                 other = rid_l if rid_r == rid else rid_r
                 record_key, entity = info[other]
-                entry = {
-                    "entity_id": entity,
-                    "matched_record": record_key,
-                    "match_weight": weight,
-                    "match_probability": probability,
-                    "decision": decision,
-                    "reason": reason,
-                }
                 rank = (RANK[decision], weight, record_key)
-                held = per_entity.get(entity)
-                if held is None or rank > held["_rank"]:
-                    per_entity[entity] = {**entry, "_rank": rank}
-            best_rows = sorted(
-                per_entity.values(),
-                key=lambda e: (-e["_rank"][0], -e["_rank"][1], e["_rank"][2]),
-            )
-        if best_rows:
-            top = best_rows[0]
-            golden = golden_rows(con, [top["entity_id"]]).get(top["entity_id"])
-            is_new = top["decision"] == "distinct"
-        else:
-            golden = None
-            is_new = True
-        fields = ["entity_id", "matched_record", "match_weight", "match_probability"]
-        fields += ["decision", "reason"]
-        frame = pd.DataFrame(
-            {
-                "matched_object": [self.object_name] * len(best_rows),
-                **{f: [row[f] for row in best_rows] for f in fields},
-            }
-        )
+                held_rank = per_entity.get(entity)
+                if held_rank is None or rank > held_rank[0]:
+                    entry = (entity, record_key, weight, probability, decision, reason)
+                    per_entity[entity] = (rank, entry)
+            best_rows = [
+                dict(zip(_CANDIDATE_FIELDS, entry, strict=True))
+                for rank, entry in sorted(
+                    per_entity.values(), key=lambda e: (-e[0][0], -e[0][1], e[0][2])
+                )
+            ]
+        object_name = self._state.object_name
+        candidates = _candidate_frame(object_name, best_rows)
         if not best_rows:
             return CheckResult(
                 decision="distinct",
                 is_new=True,
                 entity_id=None,
-                matched_object=self.object_name,
+                matched_object=object_name,
                 matched_record=None,
                 match_weight=None,
                 match_probability=None,
                 reason="no stored record shares a blocking key",
                 owner=None,
                 golden=None,
-                candidates=frame,
+                candidates=candidates,
             )
+        top = best_rows[0]
+        if view.golden is not None:
+            golden = view.golden.get([top["entity_id"]])[0]
+        else:
+            golden = golden_rows(con, [top["entity_id"]]).get(top["entity_id"])
         return CheckResult(
             decision=top["decision"],
-            is_new=is_new,
+            is_new=top["decision"] == "distinct",
             entity_id=top["entity_id"],
-            matched_object=self.object_name,
+            matched_object=object_name,
             matched_record=top["matched_record"],
             match_weight=float(top["match_weight"]),
             match_probability=float(top["match_probability"]),
             reason=top["reason"],
             owner=(golden or {}).get("owner"),
             golden=golden,
-            candidates=frame,
+            candidates=candidates,
         )
 
     def _matching_roles(self) -> list[str]:
@@ -744,9 +787,10 @@ class RecordStore:
             ProjectBusyError: another process holds the file; nothing was written.
         """
         frame = as_frame(records)
-        with self._writing() as state:
-            result, state = _write.add_batch(self, state, frame, roles, actor)
-            self._publish(state)
+        with self._writing() as before:
+            result, state = _write.add_batch(self, before, frame, roles, actor)
+            # An import adds records and rebuilds their entities' golden records only.
+            self._publish(state, changed=range(before.next_rid, state.next_rid))
         if result.retrain_advised:
             message = (
                 f"{result.untrained_records:,} of the {state.n_records:,} records in "
@@ -785,7 +829,12 @@ class RecordStore:
             result, state = _write.edit_record(
                 self, state, str(record_id), dict(values), roles, actor
             )
-            self._publish(state)
+            # An edit changes its record and rebuilds its entity's golden record only.
+            rids = self._cursor().execute(
+                "SELECT rid FROM store_lookup WHERE record_key = ?",
+                [state.record_key(str(record_id))],
+            )
+            self._publish(state, changed=[r for (r,) in rids.fetchall()])
         return result
 
     def retrain(self, *, seed: int = 0, note: str | None = None) -> int:
@@ -898,8 +947,11 @@ class RecordStore:
 
     # -- internals shared with the write path (linkage.store._write) -------------------------
 
-    def _scorer(self, version: int | None = None) -> Scorer:
-        version = version or self._state.model_version
+    def _scorer(self, version: int | None = None, state: StoreState | None = None) -> Scorer:
+        """The scorer of a model version (default the current one); ``state``: the
+        state to read the store's column types from (default the current one)."""
+        state = state or self._state
+        version = version or state.model_version
         scorer = self._scorers.get(version)
         if scorer is not None:
             return scorer
@@ -914,7 +966,7 @@ class RecordStore:
             if not row:
                 raise StoreError(f"model version {version} is not in {self.queue.path}")
             model = model_mod.LinkageModel.from_dict(json.loads(row[0][0]))
-            scorer = Scorer(model, self._state.types)
+            scorer = Scorer(model, state.types)
             self._scorers[version] = scorer
         return scorer
 
@@ -1230,3 +1282,54 @@ def _read_index(con: duckdb.DuckDBPyConnection) -> StoreIndex:
         records=MemoryIndex(con, "store_lookup", "rid", "record_key"),
         rows=RecordTable(con),
     )
+
+
+def _sql_text(text: str) -> str:
+    """``text`` inside a SQL string literal."""
+    return text.replace("'", "''")
+
+
+def _plain_types(schema: Any) -> bool:
+    """Whether every column of an Arrow schema reads in Python as DuckDB's own rows do
+    (text, numbers, booleans, dates, lists of them)."""
+    import pyarrow as pa
+
+    def plain(kind: Any) -> bool:
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            return plain(kind.value_type)
+        return (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_integer(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind)
+            or pa.types.is_date(kind)
+            or pa.types.is_null(kind)
+        )
+
+    return all(plain(f.type) for f in schema)
+
+
+_CANDIDATE_FIELDS = (
+    "entity_id",
+    "matched_record",
+    "match_weight",
+    "match_probability",
+    "decision",
+    "reason",
+)
+
+
+def _candidate_frame(object_name: str, best_rows: list[dict[str, Any]]) -> Any:
+    """``CheckResult.candidates`` of a check, made when first read (a DataFrame costs
+    about as much as the rest of a check)."""
+
+    def frame() -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "matched_object": [object_name] * len(best_rows),
+                **{f: [row[f] for row in best_rows] for f in _CANDIDATE_FIELDS},
+            }
+        )
+
+    return frame
