@@ -197,6 +197,9 @@ def pause_for_tests(variable: str = "LINKAGE_TEST_PAUSE_IN_TRANSACTION") -> None
 # Files this process holds open, by resolved path: a rewrite must wait for all of them
 # (DuckDB shares one database instance between connections to a file in a process).
 _HOLDERS: dict[str, int] = {}
+# DuckDB's file header: a main header and two database headers of 4 KiB each.
+_HEADER_BYTES = 3 * 4096
+
 _HOLDERS_LOCK = threading.Lock()
 
 
@@ -268,6 +271,7 @@ class ProjectFile:
 
     def _initialise(self) -> None:
         with self.transaction() as con:
+            self._check_length(con)
             tables = {
                 r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
             }
@@ -352,6 +356,24 @@ class ProjectFile:
                 _hold_count(self.path, -1)
                 if self.compaction_pending():
                     self.compact()
+
+    def _check_length(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Refuse a file cut short (a copy that stopped, a full disk): DuckDB opens it and
+        only fails later, on the first read of a block that is not there. The file must at
+        least hold its header and every block in use (blocks may sit anywhere in it)."""
+        if self.path is None:
+            return
+        used, block = con.execute(
+            "SELECT used_blocks, block_size FROM pragma_database_size()"
+        ).fetchall()[0]
+        needed = _HEADER_BYTES + int(used) * int(block)
+        size = os.path.getsize(self.path)
+        if size < needed:
+            raise ProjectDataError(
+                f"cannot read {self.path} as a project file (it is {size:,} bytes but holds "
+                f"{used} blocks of {block:,}): it is damaged or not a DuckDB file (cut short?); "
+                "restore it from a backup or give another path"
+            )
 
     @property
     def held(self) -> bool:
