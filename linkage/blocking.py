@@ -53,8 +53,13 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("name_city", ("person_name_key", "city_clean"), ("person_name", "city")),
     BlockingRule("name_dob", ("person_name_key", "dob_date"), ("person_name", "dob")),
     BlockingRule("phone_surname", ("phone_e164", "person_surname"), ("phone", "person_name")),
+    # Budgeted: common local parts (info, sales, admin) times a common surname make blocks
+    # of hundreds; on a million generated leads it brought 15.6 million pairs for 23 true ones.
     BlockingRule(
-        "email_local_surname", ("email_local", "person_surname"), ("email", "person_name")
+        "email_local_surname",
+        ("email_local", "person_surname"),
+        ("email", "person_name"),
+        loose=True,
     ),
     BlockingRule(
         "first_last", ("first_name_clean", "last_name_clean"), ("first_name", "last_name")

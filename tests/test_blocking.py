@@ -58,6 +58,31 @@ def test_loose_rules_stay_within_the_pair_budget() -> None:
     assert kept == [strict, loose]
 
 
+def test_the_email_local_part_with_a_surname_waits_for_the_pair_budget() -> None:
+    # Shared local parts (info@, sales@) with common surnames: blocks grow with the data, so
+    # the rule is used only while the budget allows, after the rules on identifiers.
+    rules = default_rules({"mobile", "email", "person_name"})
+    budgeted = [r.name for r in rules if r.loose]
+    assert "email_local_surname" in budgeted
+    assert not any(r.loose for r in rules if r.name in ("mobile", "email", "name_city"))
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "rid": range(n),
+            "mobile_e164": [f"+86139{i // 2:08d}" for i in range(n)],
+            "email_local": ["info"] * n,
+            "person_surname": ["zhang"] * n,
+        }
+    )
+    mobile = BlockingRule("mobile", ("mobile_e164",), ("mobile",))
+    local = next(r for r in rules if r.name == "email_local_surname")
+    kept, report = add_block_keys(
+        _table(frame), "records", [mobile, local], max_block_size=1000, pair_budget=10_000
+    )
+    assert kept == [mobile] and report.skipped == ["email_local_surname"]
+    assert report.pairs_per_rule == {"mobile": n // 2}
+
+
 def test_default_rules_follow_the_roles_present() -> None:
     names = {r.name for r in default_rules({"mobile", "person_name", "company"})}
     assert {"mobile", "name_company"} <= names
