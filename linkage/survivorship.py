@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from linkage import _memory
 from linkage._sql import quote, run
 from linkage.errors import ConfigError
 
@@ -513,7 +514,7 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
     ]
     keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
     keep = list(dict.fromkeys(c for c in keep if c in renamed.columns))
-    scratch = duckdb.connect()
+    scratch = _memory.connect()  # held to the memory limit, spilling like a run
     scratch.register("members_frame", renamed[keep])
     run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
     tables = build(scratch, "members", roles, prefix="store_build")
