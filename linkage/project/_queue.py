@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import operator
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -428,6 +429,7 @@ class ReviewQueue:
             ProjectError: no such item; ProjectBusyError: the file stayed locked.
         """
         check_verdict(verdict, reviewer)
+        item_id = _item_id(item_id)
         with self._transaction() as con:
             row = first_row(
                 con.execute(
@@ -480,6 +482,7 @@ class ReviewQueue:
         """
         if not reviewer or not str(reviewer).strip():
             raise ConfigError("reviewer must name who withdraws (e.g. reviewer='li.na')")
+        item_id = None if item_id is None else _item_id(item_id)
         with self._transaction() as con:
             if item_id is None:
                 found = first_row(
@@ -1102,6 +1105,7 @@ class ReviewQueue:
     def _item_row(self, item_id: int) -> dict[str, Any]:
         # One item and its pair's verdicts only: the window over every verdict (what the
         # lists use) costs milliseconds per request on a large queue.
+        item_id = _item_id(item_id)
         with self._transaction() as con:
             cursor = con.execute("SELECT * FROM review_items WHERE item_id = ?", [item_id])
             rows = cursor.fetchall()
@@ -1123,6 +1127,16 @@ class ReviewQueue:
 
 
 _FLOAT_COLUMNS = ("match_weight", "match_probability", "sample_weight")
+
+
+def _item_id(item_id: Any) -> int:
+    # An id read from pending() is a numpy integer, which DuckDB refuses as a parameter.
+    try:
+        return int(operator.index(item_id))
+    except TypeError:
+        raise ConfigError(
+            f"item_id must be an integer from pending()['item_id'], not {item_id!r}"
+        ) from None
 
 
 def check_verdict(verdict: str, reviewer: str) -> None:
