@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--memory-limit", help="link's memory_limit (default: link's own)")
+    parser.add_argument("--pair-budget", type=int, help="link's pair_budget (default: its own)")
     parser.add_argument("--work", type=Path, help="folder for the generated files (kept)")
     parser.add_argument(
         "--link-only", action="store_true", help="run the link process alone (no ratio)"
@@ -60,6 +61,8 @@ def main() -> None:
     common = ["--rows", str(args.rows), "--seed", str(args.seed), "--work", str(work)]
     if args.memory_limit:
         common += ["--memory-limit", args.memory_limit]
+    if args.pair_budget:
+        common += ["--pair-budget", str(args.pair_budget)]
     link = _run_child("link", common)
     splink = None if args.link_only else _run_child("splink", common)
 
@@ -121,7 +124,9 @@ def _link_child(args: argparse.Namespace) -> dict:
     logging.getLogger("splink").setLevel(logging.ERROR)
     source = args.work / f"leads_{args.rows}_{args.seed}.parquet"
     started = time.perf_counter()
-    result = linkage.link(str(source), seed=args.seed, memory_limit=args.memory_limit)
+    result = linkage.link(
+        str(source), seed=args.seed, memory_limit=args.memory_limit, pair_budget=args.pair_budget
+    )
     no_golden = time.perf_counter() - started
     golden_started = time.perf_counter()
     golden = result.golden
