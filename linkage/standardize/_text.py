@@ -30,6 +30,7 @@ from linkage.schema import replace_lone_surrogates
 __all__ = [
     "HAN_CHAR_RE",
     "HAN_RE2",
+    "MISSING_TOKENS",
     "STR_DTYPE",
     "extract_where",
     "factorize_text",
@@ -44,6 +45,7 @@ __all__ = [
     "scalar_to_text",
     "set_where",
     "strip_regex",
+    "t2s_converter",
     "to_simplified",
     "value_set",
 ]
@@ -59,6 +61,9 @@ except TypeError:  # pragma: no cover - older pandas 2.x
 # 'nan', '<na>', 'nat' and 'none' come from str() of missing values in earlier exports.
 _MISSING_TOKENS = ("", "无", "-", "--", "---", "—", "——", "n/a", "null", "nan", "<na>", "nat",
                    "#n/a")  # fmt: skip
+
+MISSING_TOKENS: tuple[str, ...] = _MISSING_TOKENS
+"""Cleaned texts :func:`nfkc_clean` reads as missing (compared lower-cased)."""
 
 HAN_RE2 = r"\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}\x{f900}-\x{faff}"  # re2 class body for CJK
 HAN_CHAR_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -143,6 +148,11 @@ def nfkc_clean(raw: pa.Array) -> pa.Array:
 @lru_cache(maxsize=1)
 def _t2s_converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+def t2s_converter() -> opencc.OpenCC:
+    """The shared opencc traditional -> simplified converter (built once)."""
+    return _t2s_converter()
 
 
 def to_simplified(text: pa.Array) -> pa.Array:
