@@ -25,6 +25,7 @@ from linkage.standardize import address as address_mod
 from linkage.standardize import company as company_mod
 from linkage.standardize import email_address as email_mod
 from linkage.standardize import phone as phone_mod
+from linkage.standardize import wechat as wechat_mod
 from linkage.standardize._text import HAN_RE2, MISSING_TOKENS, t2s_converter
 from linkage.standardize.person_name import person_name_one
 from linkage.standardize.place import place_one
@@ -120,24 +121,21 @@ def _group(match: re.Match[str] | None, name: str) -> str | None:
 
 _SPACES_RE = re.compile(" +")
 _HAN_RE = _py(f"[{HAN_RE2}]")
-_WECHAT_RE = re.compile(r"^[A-Za-z0-9_\-]{20,40}$")
+_WECHAT_RE = re.compile(wechat_mod.UNIONID_PATTERN)
 
 # --------------------------------------------------------------------------------------------
 # Phones (phone_batch)
 # --------------------------------------------------------------------------------------------
 
-_WORDED_RE = _py(
-    r"(?i)^(?P<main>.*?\d)\s*(?:转分机|分机号?|转|ext(?:ension)?\.?|extn\.?|x|#)"
-    r"\s*[:：]?\s*(?P<ext>\d{1,6})$"
-)
-_WORDED_GATE_RE = re.compile(r"[^\d\s\-+().]")
-_SCI_RE = re.compile(r"^\d\.\d{1,14}[eE]\+?1[0-4]$")
-_DASHED_RE = re.compile(r"^(?P<main>.*\d{4})\s*-\s*(?P<ext>\d{1,5})$")
-_LOCAL_ONLY_RE = re.compile(r"^[2-9]\d{6,7}$")
-_FLOAT_TAIL_RE = re.compile(r"^(\+?\d+)\.0+$")
-_COMPACT_RE = re.compile(r"[ \-()]")
-_MOBILE_N_RE = re.compile(r"^(?:\+86|0086|86)?(?P<n>1\d{10})$")
-_LAND_N_RE = re.compile(r"^(?:(?:\+86|0086)0?|0)(?P<n>[1-9]\d{8,10})$")
+_WORDED_RE = _py(phone_mod.WORDED_EXTENSION_PATTERN)
+_WORDED_GATE_RE = re.compile(phone_mod.WORDED_GATE_PATTERN)
+_SCI_RE = re.compile(phone_mod.SCIENTIFIC_PATTERN)
+_DASHED_RE = re.compile(phone_mod.DASHED_EXTENSION_PATTERN)
+_LOCAL_ONLY_RE = re.compile(phone_mod.LOCAL_ONLY_PATTERN)
+_FLOAT_TAIL_RE = re.compile(phone_mod.FLOAT_TAIL_PATTERN)
+_COMPACT_RE = re.compile(phone_mod.COMPACT_PATTERN)
+_MOBILE_N_RE = re.compile(phone_mod.CN_MOBILE_PATTERN)
+_LAND_N_RE = re.compile(phone_mod.CN_LANDLINE_PATTERN)
 _NON_DIGIT_RE = re.compile(r"\D")
 
 
@@ -209,11 +207,11 @@ def _cn_fast(candidate: str | None) -> tuple[str | None, bool, bool]:
 # E-mail (email_batch)
 # --------------------------------------------------------------------------------------------
 
-_MAILTO_RE = re.compile(r"^mailto:|^<|>$")
-_AT_RE = re.compile(r"\s*@\s*")
+_MAILTO_RE = re.compile(email_mod.WRAPPER_PATTERN)
+_AT_RE = re.compile(email_mod.AT_SPACES_PATTERN)
 _EMAIL_FAST_RE = re.compile(email_mod._EMAIL_FAST_RE2)
 _SPECIAL_TLD_RE = re.compile(email_mod._SPECIAL_USE_TLD_RE2)
-_EMAIL_PARTS_RE = re.compile(r"^(?P<local>.+)@(?P<domain>[^@]+)$")
+_EMAIL_PARTS_RE = re.compile(email_mod.LOCAL_DOMAIN_PATTERN)
 
 
 def _email(raw: str | None) -> tuple[Any, ...]:
@@ -252,15 +250,15 @@ def _email(raw: str | None) -> tuple[Any, ...]:
 # Company names (company_batch)
 # --------------------------------------------------------------------------------------------
 
-_OPEN_RE = re.compile(r"[\[【〔〖{〈]")
-_CLOSE_RE = re.compile(r"[\]】〕〗}〉]")
+_OPEN_RE = re.compile(company_mod.OPEN_BRACKET_PATTERN)
+_CLOSE_RE = re.compile(company_mod.CLOSE_BRACKET_PATTERN)
 _SPACE_RE = re.compile(r"\s")
 _HAN_GAP_RE = _py(rf"([{HAN_RE2}()])\s+([{HAN_RE2}()])")
 _BRACKET_GATE_RE = re.compile(r"\)$")
-_PROVINCE_SUFFIX_RE = re.compile(r"(?:省|市)$")
-_DIGITS_ONLY_RE = re.compile(r"^[\d\s\-+.]+$")
-_FILLER_RE = re.compile(r"^(?:x+|\?+|\.+|_+)$")
-_FIRST_WORD_RE = re.compile(r"^\s*(?P<word>[^\s,&/.()\-–—]+)")
+_PROVINCE_SUFFIX_RE = re.compile(company_mod.PROVINCE_SUFFIX_PATTERN)
+_DIGITS_ONLY_RE = re.compile(company_mod.DIGITS_ONLY_PATTERN)
+_FILLER_RE = re.compile(company_mod.FILLER_PATTERN)
+_FIRST_WORD_RE = re.compile(company_mod.FIRST_WORD_PATTERN)
 
 
 @lru_cache(maxsize=1)
@@ -376,7 +374,7 @@ _QUOTES_RE = re.compile(r"['’`]")
 _AMPERSAND_RE = re.compile(r"([a-zA-Z0-9])&([a-zA-Z0-9])")
 _JOINERS_RE = re.compile(r"&|\band\b|[^a-zA-Z0-9]+", re.ASCII)
 _WHITESPACE_RE = re.compile(r"\s+", re.ASCII)
-_LEADING_THE_RE = re.compile(r"^the(?:\s+|$)", re.ASCII)
+_LEADING_THE_RE = re.compile(company_mod.LEADING_THE_PATTERN, re.ASCII)
 
 
 def _latin_core(rest: str) -> str:
@@ -421,11 +419,11 @@ def _person_name(raw: str | None) -> tuple[tuple[str, Any], ...]:
 
 _HAN_POSTCODE_RE = _py(address_mod._HAN_POSTCODE_RE2)
 _HAN_ADDRESS_RE = _py(address_mod._HAN_ADDRESS_RE2)
-_SIX_DIGITS_RE = re.compile(r"\d{6}")
+_SIX_DIGITS_RE = re.compile(address_mod.POSTCODE_PATTERN)
 _DIGIT_RE = re.compile(r"\d")
-_LEAD_POSTCODE_RE = re.compile(r"^\D*\d{6}\s+")
-_TAIL_POSTCODE_RE = re.compile(r"\s*(?:邮编|邮政编码)?[:]?\s*\d{6}$")
-_UNIT_GAPS_RE = re.compile(r"[\s,，]+")
+_LEAD_POSTCODE_RE = re.compile(address_mod.LEADING_POSTCODE_PATTERN)
+_TAIL_POSTCODE_RE = re.compile(address_mod.TRAILING_POSTCODE_PATTERN)
+_UNIT_GAPS_RE = re.compile(address_mod.SEPARATORS_PATTERN)
 
 
 def _address(raw: str | None) -> tuple[Any, ...]:

@@ -46,6 +46,16 @@ from linkage.standardize._text import (
 
 __all__ = ["ADDRESS_FIELDS", "AddressResult", "address_batch", "standardize_address"]
 
+# Patterns shared by the batch code here and the one-value path (``_one.py``).
+#: A Chinese postcode.
+POSTCODE_PATTERN = r"\d{6}"
+#: A postcode written before the address.
+LEADING_POSTCODE_PATTERN = r"^\D*\d{6}\s+"
+#: A postcode written after the address.
+TRAILING_POSTCODE_PATTERN = r"\s*(?:邮编|邮政编码)?[:]?\s*\d{6}$"
+#: Spaces and commas between the parts of an address.
+SEPARATORS_PATTERN = r"[\s,，]+"
+
 ADDRESS_FIELDS: tuple[str, ...] = ("clean", "number", "street", "unit", "postcode")
 """The keys of :func:`address_batch`'s result, in the order of the ``address_*`` columns."""
 
@@ -118,20 +128,22 @@ _HAN_POSTCODE_RE2 = (
 def _han_parts(clean: pa.Array, han: np.ndarray, out: dict[str, pa.Array]) -> None:
     """Fill ``out``'s number, street, unit and postcode for the Chinese addresses."""
     text = pc.utf8_lower(clean)
-    postcode = extract_where(text, han & matches(text, r"\d{6}"), _HAN_POSTCODE_RE2)
+    postcode = extract_where(text, han & matches(text, POSTCODE_PATTERN), _HAN_POSTCODE_RE2)
     lead, tail = match_group(postcode, "lead"), match_group(postcode, "tail")
     out["postcode"] = pc.coalesce(lead, tail)
     # The postcode is no part of the unit: cut it before the split.
-    text = pc.if_else(lead.is_valid(), pc.replace_substring_regex(text, r"^\D*\d{6}\s+", ""), text)
+    text = pc.if_else(
+        lead.is_valid(), pc.replace_substring_regex(text, LEADING_POSTCODE_PATTERN, ""), text
+    )
     text = pc.if_else(
         tail.is_valid(),
-        pc.replace_substring_regex(text, r"\s*(?:邮编|邮政编码)?[:]?\s*\d{6}$", ""),
+        pc.replace_substring_regex(text, TRAILING_POSTCODE_PATTERN, ""),
         text,
     )
     parts = extract_where(text, han & matches(text, r"\d"), _HAN_ADDRESS_RE2)
     out["street"] = match_group(parts, "street")
     out["number"] = match_group(parts, "number")
-    unit = pc.replace_substring_regex(match_group(parts, "unit"), r"[\s,，]+", "")
+    unit = pc.replace_substring_regex(match_group(parts, "unit"), SEPARATORS_PATTERN, "")
     out["unit"] = pc.if_else(pc.equal(unit, ""), null_strings(len(text)), unit)
 
 

@@ -46,6 +46,22 @@ from linkage.standardize.place import CITIES, PROVINCES, place_one
 
 __all__ = ["CompanyResult", "company_batch", "standardize_company"]
 
+# Patterns shared by the batch code here and the one-value path (``_one.py``).
+#: Opening brackets read as (.
+OPEN_BRACKET_PATTERN = r"[\[【〔〖{〈]"
+#: Closing brackets read as ).
+CLOSE_BRACKET_PATTERN = r"[\]】〕〗}〉]"
+#: The suffix of a province or municipality.
+PROVINCE_SUFFIX_PATTERN = r"(?:省|市)$"
+#: A name that is only a number.
+DIGITS_ONLY_PATTERN = r"^[\d\s\-+.]+$"
+#: A name that is only filler (xxx, ???, ...).
+FILLER_PATTERN = r"^(?:x+|\?+|\.+|_+)$"
+#: A name's first word.
+FIRST_WORD_PATTERN = r"^\s*(?P<word>[^\s,&/.()\-–—]+)"
+#: A leading English article.
+LEADING_THE_PATTERN = r"^the(?:\s+|$)"
+
 
 @dataclass(frozen=True)
 class CompanyResult:
@@ -80,8 +96,8 @@ def company_batch(raw: pa.Array) -> dict[str, pa.Array | np.ndarray]:
     pat = _company_patterns()
     text = to_simplified(nfkc_clean(raw))
     text = pc.utf8_lower(text)
-    text = pc.replace_substring_regex(text, r"[\[【〔〖{〈]", "(")
-    text = pc.replace_substring_regex(text, r"[\]】〕〗}〉]", ")")
+    text = pc.replace_substring_regex(text, OPEN_BRACKET_PATTERN, "(")
+    text = pc.replace_substring_regex(text, CLOSE_BRACKET_PATTERN, ")")
     if matches(text, r"\s").any():
         for _ in range(2):  # no spaces between Han characters / brackets ("华信 (北京)")
             text = pc.replace_substring_regex(text, rf"([{HAN_RE2}()])\s+([{HAN_RE2}()])", r"\1\2")
@@ -98,7 +114,9 @@ def company_batch(raw: pa.Array) -> dict[str, pa.Array | np.ndarray]:
         word = match_group(match, "reg")
         is_region = pc.or_(
             pc.is_in(word, value_set=value_set(bracket_words)),
-            pc.is_in(strip_regex(word, r"(?:省|市)$"), value_set=value_set(bracket_words)),
+            pc.is_in(
+                strip_regex(word, PROVINCE_SUFFIX_PATTERN), value_set=value_set(bracket_words)
+            ),
         )
         is_region = pc.fill_null(is_region, False)
         return pc.if_else(is_region, stripped, values), pc.if_else(is_region, word, None)
@@ -144,10 +162,10 @@ def company_batch(raw: pa.Array) -> dict[str, pa.Array | np.ndarray]:
 
     given = np.asarray(clean.is_valid())
     problem = null_strings(n)
-    digits_only = matches(clean, r"^[\d\s\-+.]+$")
+    digits_only = matches(clean, DIGITS_ONLY_PATTERN)
     placeholder = (
         np.asarray(pc.fill_null(pc.is_in(clean, pa.array(_COMPANY_PLACEHOLDERS)), False))
-        | matches(clean, r"^(?:x+|\?+|\.+|_+)$")
+        | matches(clean, FILLER_PATTERN)
         | (given & ~np.asarray(core.is_valid()))
     )
     problem = set_where(problem, placeholder, "placeholder name")
@@ -182,7 +200,7 @@ def _latin_core(rest: pa.Array) -> pa.Array:
     text = pc.replace_substring_regex(text, r"([\pL\pN])&([\pL\pN])", r"\1\2")  # 'at&t' -> 'att'
     text = pc.replace_substring_regex(text, r"&|\band\b|[^\pL\pN]+", " ")
     text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
-    return strip_regex(text, r"^the(?:\s+|$)")
+    return strip_regex(text, LEADING_THE_PATTERN)
 
 
 _SPELLED_LETTERS = {"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d", "þ": "th"}
@@ -211,7 +229,7 @@ def _core_tokens(core: pa.Array) -> np.ndarray:
 def _first_tokens(core: pa.Array) -> pa.Array:
     """Per value, the core's first word (a whole Chinese core, which has no spaces): the
     organization level's loose blocking key."""
-    word = pc.extract_regex(core, r"^\s*(?P<word>[^\s,&/.()\-–—]+)").field("word")
+    word = pc.extract_regex(core, FIRST_WORD_PATTERN).field("word")
     return pc.if_else(pc.equal(word, ""), pa.scalar(None, pa.string()), word)
 
 

@@ -30,6 +30,14 @@ from linkage.standardize._text import (
 
 __all__ = ["FREE_EMAIL_DOMAINS", "EmailResult", "email_batch", "standardize_email"]
 
+# Patterns shared by the batch code here and the one-value path (``_one.py``).
+#: Mailto: and angle brackets around an address.
+WRAPPER_PATTERN = r"^mailto:|^<|>$"
+#: Spaces around the @.
+AT_SPACES_PATTERN = r"\s*@\s*"
+#: An address split into its local part and domain.
+LOCAL_DOMAIN_PATTERN = r"^(?P<local>.+)@(?P<domain>[^@]+)$"
+
 
 @dataclass(frozen=True)
 class EmailResult:
@@ -56,8 +64,8 @@ def email_batch(raw: pa.Array) -> dict[str, pa.Array]:
     n = len(raw)
     text = nfkc_clean(raw)
     text = pc.utf8_lower(text)
-    text = strip_regex(text, r"^mailto:|^<|>$")
-    text = pc.replace_substring_regex(text, r"\s*@\s*", "@")
+    text = strip_regex(text, WRAPPER_PATTERN)
+    text = pc.replace_substring_regex(text, AT_SPACES_PATTERN, "@")
     text = pc.replace_substring_regex(text, r"。", ".")  # Chinese full stop typed for '.'
     given = np.asarray(text.is_valid())
     fast = (
@@ -73,7 +81,7 @@ def email_batch(raw: pa.Array) -> dict[str, pa.Array]:
         cols = list(zip(*results, strict=True))
         clean = replace_masked(clean, slow, cols[0])
         problem = replace_masked(problem, slow, cols[1])
-    parts = pc.extract_regex(clean, r"^(?P<local>.+)@(?P<domain>[^@]+)$")
+    parts = pc.extract_regex(clean, LOCAL_DOMAIN_PATTERN)
     local, domain = match_group(parts, "local"), match_group(parts, "domain")
     long_local = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(local), 64), False))
     problem = set_where(problem, long_local, "not an email address")

@@ -54,6 +54,29 @@ __all__ = [
     "standardize_phone",
 ]
 
+# Patterns shared by the batch code here and the one-value path (``_one.py``).
+#: A number and a worded extension (转 / 分机 / ext / x / #).
+WORDED_EXTENSION_PATTERN = (
+    r"(?i)^(?P<main>.*?\d)\s*(?:转分机|分机号?|转|ext(?:ension)?\.?|extn\.?|x|#)"
+    r"\s*[:：]?\s*(?P<ext>\d{1,6})$"
+)
+#: Characters other than digits, spaces and - + ( ) .: a worded extension may follow.
+WORDED_GATE_PATTERN = r"[^\d\s\-+().]"
+#: Excel's scientific notation of a number (1.38001380E+10).
+SCIENTIFIC_PATTERN = r"^\d\.\d{1,14}[eE]\+?1[0-4]$"
+#: A number and a '-801' extension.
+DASHED_EXTENSION_PATTERN = r"^(?P<main>.*\d{4})\s*-\s*(?P<ext>\d{1,5})$"
+#: A landline without its area code.
+LOCAL_ONLY_PATTERN = r"^[2-9]\d{6,7}$"
+#: A number a spreadsheet read as a float ('13800138000.0').
+FLOAT_TAIL_PATTERN = r"^(\+?\d+)\.0+$"
+#: The separators a number is written with.
+COMPACT_PATTERN = r"[ \-()]"
+#: A Chinese mobile number, with or without +86.
+CN_MOBILE_PATTERN = r"^(?:\+86|0086|86)?(?P<n>1\d{10})$"
+#: A Chinese landline with its area code.
+CN_LANDLINE_PATTERN = r"^(?:(?:\+86|0086)0?|0)(?P<n>[1-9]\d{8,10})$"
+
 COMMON_CRM_COUNTRIES: tuple[str, ...] = (
     "US", "GB", "HK", "TW", "SG", "JP", "KR", "DE", "FR", "AU", "CA", "MO", "MY",
 )  # fmt: skip
@@ -125,14 +148,13 @@ def phone_batch(raw: pa.Array, region: str) -> dict[str, pa.Array]:
         # worded extension (转/分机/ext/x/#), a whole number, else a '-801' dash extension.
         worded = extract_where(
             text,
-            matches(text, r"[^\d\s\-+().]"),
-            r"(?i)^(?P<main>.*?\d)\s*(?:转分机|分机号?|转|ext(?:ension)?\.?|extn\.?|x|#)"
-            r"\s*[:：]?\s*(?P<ext>\d{1,6})$",
+            matches(text, WORDED_GATE_PATTERN),
+            WORDED_EXTENSION_PATTERN,
         )
         main = pc.coalesce(match_group(worded, "main"), text)
         worded_ext = match_group(worded, "ext")
         # Excel scientific notation (1.38001380E+10): exact as long as it fits a double.
-        sci = matches(main, r"^\d\.\d{1,14}[eE]\+?1[0-4]$")
+        sci = matches(main, SCIENTIFIC_PATTERN)
         if sci.any():
             numbers = pc.cast(main.filter(pa.array(sci)), pa.float64()).to_numpy()
             integral = np.floor(numbers) == numbers
@@ -143,7 +165,7 @@ def phone_batch(raw: pa.Array, region: str) -> dict[str, pa.Array]:
         dashed = extract_where(
             main,
             ~whole_ok & matches(main, "-"),
-            r"^(?P<main>.*\d{4})\s*-\s*(?P<ext>\d{1,5})$",
+            DASHED_EXTENSION_PATTERN,
         )
         dash_main = match_group(dashed, "main")
         d_national, d_mobile, d_land = _cn_phone_fast(dash_main)
@@ -158,7 +180,7 @@ def phone_batch(raw: pa.Array, region: str) -> dict[str, pa.Array]:
         kind = set_where(kind, is_land, "landline")
         extension = pc.if_else(pa.array(fast), ext, extension)
         # 7-8 digit local numbers: no area code, cannot be dialled from outside the city.
-        local_only = matches(text, r"^[2-9]\d{6,7}$", where=~fast)
+        local_only = matches(text, LOCAL_ONLY_PATTERN, where=~fast)
         local_only &= ~matches(text, _PHONE_PLACEHOLDER_RE2, where=local_only)
         # A few 8-digit service numbers are valid.
         local_only &= ~matches(text, _cn_patterns()[1], where=local_only)
@@ -459,12 +481,10 @@ def _cn_phone_fast(candidate: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarra
     Only numbers that are valid and not placeholders come back True; everything else is
     left to the full parser so that reasons are worded in one place.
     """
-    compact = pc.replace_substring_regex(candidate, r"^(\+?\d+)\.0+$", r"\1")
-    compact = strip_regex(compact, r"[ \-()]")
-    mobile_n = match_group(pc.extract_regex(compact, r"^(?:\+86|0086|86)?(?P<n>1\d{10})$"), "n")
-    land_n = match_group(
-        pc.extract_regex(compact, r"^(?:(?:\+86|0086)0?|0)(?P<n>[1-9]\d{8,10})$"), "n"
-    )
+    compact = pc.replace_substring_regex(candidate, FLOAT_TAIL_PATTERN, r"\1")
+    compact = strip_regex(compact, COMPACT_PATTERN)
+    mobile_n = match_group(pc.extract_regex(compact, CN_MOBILE_PATTERN), "n")
+    land_n = match_group(pc.extract_regex(compact, CN_LANDLINE_PATTERN), "n")
     mobile_re, other_re = _cn_patterns()
     is_mobile = matches(mobile_n, mobile_re)
     is_land = matches(land_n, other_re)
