@@ -3,15 +3,11 @@ files they save work offline, and a headless browser draws them without errors."
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from _browser import open_offline
 
 import linkage
 from linkage import charts
@@ -232,50 +228,9 @@ def test_dashboards_are_written(sample_result, tmp_path):
         assert not re.search(r"<script[^>]+src=[\"']?https?:", text, re.I)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing: .ci/run installs it (apt-get install chromium)")
-        pytest.skip("chromium not installed: apt-get install chromium to run the browser tests")
-    return found
-
-
-def _open_offline(browser: str, page: Path) -> tuple[str, list[str]]:
-    """The page's DOM after scripts ran, and its console messages; no network at all."""
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                # Every host name fails to resolve: a page that needs the network breaks.
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--enable-logging=stderr",
-                "--v=0",
-                "--virtual-time-budget=15000",
-                "--dump-dom",
-                page.resolve().as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    return done.stdout, console
-
-
 def test_charts_draw_in_a_headless_browser_without_network(saved_charts):
-    browser = _chromium()
     for name, (html, _) in saved_charts.items():
-        dom, console = _open_offline(browser, html)
+        dom, console = open_offline(html)
         if name.startswith(("splink", "waterfall")):
             # splink's pages draw on a canvas and log its own version notes and warnings.
             assert re.search(r'<canvas[^>]*width="[1-9]', dom), name
