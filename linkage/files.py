@@ -254,7 +254,14 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -
         raise ConfigError(f"unknown output format {fmt!r}: choose one of {', '.join(FORMATS)}")
     path = path.with_suffix(f".{fmt}")
     if fmt == "parquet":
-        frame.to_parquet(path, index=False)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # Without pandas' schema note: it names Arrow list columns by a dtype string that
+        # pandas itself cannot read back ('list<l: string>[pyarrow]'); the Arrow types say
+        # all a reader needs.
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table.replace_schema_metadata(None), path)
         return path
     flat = _flat(frame)
     if fmt == "csv":
@@ -604,17 +611,25 @@ def _first_line(exc: Exception) -> str:
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with list and array values as ``a; b`` text (a copy when any)."""
+    """``frame`` with list and array values as ``a; b`` text (a copy when any): Python
+    lists in object columns, and Arrow list columns (the golden records' unions)."""
     import numpy as np
+    import pandas as pd
+    import pyarrow as pa
 
     out = None
     for column in frame.columns:
         values = frame[column]
-        if values.dtype != object:
+        dtype = values.dtype
+        if isinstance(dtype, pd.ArrowDtype):
+            if not pa.types.is_list(dtype.pyarrow_dtype):
+                continue
+        elif dtype != object:
             continue
-        sample = values.dropna().head(50)
-        if not any(isinstance(v, (list, tuple, np.ndarray)) for v in sample):
-            continue
+        else:
+            sample = values.dropna().head(50)
+            if not any(isinstance(v, (list, tuple, np.ndarray)) for v in sample):
+                continue
         if out is None:
             out = frame.copy()
         out[column] = values.map(

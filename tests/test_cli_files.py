@@ -201,6 +201,10 @@ def test_run_on_a_gbk_export_writes_outputs_excel_opens_with_the_users_headers(
     assert not any(c.startswith(("person_name", "mobile_", "company_")) for c in review)
     golden = pd.read_csv(out / "golden.csv", encoding="utf-8-sig", dtype=str)
     assert {"entity_id", "姓名", "手机", "手机_all", "线索编号_all"} <= set(golden)
+    merged = golden[golden["n_records"].astype(int) > 1]  # lists as "a; b" text, one id each
+    ids = merged["线索编号_all"].str.split("; ")
+    assert len(merged) and (ids.map(len) == merged["n_records"].astype(int)).all()
+    assert set(ids.explode()) <= set(leads["线索编号"].astype(str))
     entities = pd.read_csv(out / "entities.csv", encoding="utf-8-sig", dtype=str)
     assert list(entities.columns) == ["线索编号", "entity_id"] and len(entities) == len(leads)
     problems = pd.read_csv(out / "problems.csv", encoding="utf-8-sig", dtype=str)

@@ -31,7 +31,7 @@ def _members(rows: list[dict]) -> duckdb.DuckDBPyConnection:
 
 def _golden(con, roles=ROLES, **options) -> tuple[pd.DataFrame, pd.DataFrame]:
     tables = survivorship.build(con, "members", roles, **options)
-    golden = con.execute(f"SELECT * FROM {tables.golden}").df().set_index("entity_id")
+    golden = tables.golden_frame(con).set_index("entity_id")
     lineage = con.execute(f"SELECT * FROM {tables.lineage}").df()
     return golden, lineage
 

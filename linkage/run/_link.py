@@ -378,7 +378,7 @@ def single_record_result(
             rules=survivorship_rules,
             source_priority=list(source_priority) if source_priority is not None else None,
         )
-        golden = scratch.execute(f"SELECT * FROM {tables.golden}").df()
+        golden = tables.golden_frame(scratch)
         fields = scratch.execute(
             f"SELECT * FROM {tables.lineage} ORDER BY entity_id, field, record_id"
         ).df()

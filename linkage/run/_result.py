@@ -214,7 +214,7 @@ class LinkResult:
         one column per field chosen by its survivorship rule (``<role>_all`` are lists)."""
         if "golden" not in self._cache:
             tables = self._golden_tables()
-            self._cache["golden"] = self.connection.execute(f"SELECT * FROM {tables.golden}").df()
+            self._cache["golden"] = tables.golden_frame(self.connection)
         return self._cache["golden"]
 
     @property
