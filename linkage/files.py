@@ -624,7 +624,7 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(dtype, pd.ArrowDtype):
             if not pa.types.is_list(dtype.pyarrow_dtype):
                 continue
-        elif dtype != object:
+        elif not pd.api.types.is_object_dtype(dtype):
             continue
         else:
             sample = values.dropna().head(50)
