@@ -312,7 +312,17 @@ def _reading_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _memory_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="DuckDB's share of memory, e.g. 2GB or 800MB; beyond it DuckDB spills to disk "
+        "(default 1.5GB, or $LINKAGE_MEMORY_LIMIT)",
+    )
+
+
 def _model_options(command: argparse.ArgumentParser) -> None:
+    _memory_option(command)
     command.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
     command.add_argument(
         "--level",
@@ -350,6 +360,7 @@ def _add_store_commands(
         command.add_argument("input", type=Path, help="a CSV, Excel or Parquet file")
         _reading_options(command)
         _role_option(command)
+        _memory_option(command)
         command.add_argument(
             "-o", "--out", type=Path, help="write one row per record (.csv, .xlsx or .parquet)"
         )
@@ -455,7 +466,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
     given_roles = {**settings.pop("roles", {}), **_roles_from_options(args.role)}
     if given_roles:
         settings["roles"] = given_roles
-    for option in ("seed", "level", "country"):
+    for option in ("seed", "level", "country", "memory_limit"):
         if getattr(args, option) is not None:
             settings[option] = getattr(args, option)
     if args.project is not None:
@@ -490,7 +501,11 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
             raise ConfigError("--store keeps the records in a project file: add --project FILE")
         progress.start("building the store")
         with RecordStore.build(
-            result, object_name=args.store, replace=True, discard=args.rebuild_store
+            result,
+            object_name=args.store,
+            replace=True,
+            discard=args.rebuild_store,
+            memory_limit=settings.get("memory_limit"),
         ) as store:
             progress.done("store", detail=str(store))
     progress.close()
@@ -519,7 +534,7 @@ def _report(args: argparse.Namespace, progress: Progress) -> int:
     given_roles = {**settings.pop("roles", {}), **_roles_from_options(args.role)}
     if given_roles:
         settings["roles"] = given_roles
-    for option in ("seed", "level", "country"):
+    for option in ("seed", "level", "country", "memory_limit"):
         if getattr(args, option) is not None:
             settings[option] = getattr(args, option)
     settings.setdefault("seed", 0)
@@ -582,7 +597,9 @@ def _store_command(args: argparse.Namespace, progress: Progress) -> int:
     roles = _roles_from_options(args.role) or None
     started = time.perf_counter()
     progress.start("opening the store")
-    with RecordStore.open(args.project, timeout=args.timeout) as store:
+    with RecordStore.open(
+        args.project, timeout=args.timeout, memory_limit=args.memory_limit
+    ) as store:
         progress.done("open store")
         if args.command == "check":
             progress.start("checking")

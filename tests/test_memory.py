@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 
+import pandas as pd
 import pytest
 
 import linkage
@@ -105,3 +106,45 @@ def test_sizes_parse_in_decimal_and_binary_units():
     assert _memory.parse_size("1.5 gb") == 1_500_000_000
     assert _memory.parse_size("512MiB") == 512 * 1024**2
     assert _memory.parse_size(10**9) == 10**9
+
+
+def test_the_store_and_its_project_file_are_held_to_the_limit(tmp_path, monkeypatch, leads):
+    from linkage import RecordStore
+
+    monkeypatch.delenv("LINKAGE_MEMORY_LIMIT", raising=False)
+    path = tmp_path / "crm.linkage"
+    stored, incoming = leads.iloc[:2500], leads.iloc[2500:]
+    result = linkage.link(stored, seed=1, queue=path, memory_limit="400MB")
+    assert _setting(result.queue.file.connect(), "memory_limit") == "381.4 MiB"
+    with RecordStore.build(result, memory_limit="300MB") as store:
+        assert _setting(store._cursor(), "memory_limit") == "286.1 MiB"
+        built = store.check(incoming)
+    # Opened again: the default, not DuckDB's 80% of the machine; a given limit wins.
+    with RecordStore.open(path) as store:
+        assert _setting(store._cursor(), "memory_limit") == "1.3 GiB"
+    with RecordStore.open(path, memory_limit="250MB") as store:
+        assert _setting(store._cursor(), "memory_limit") == "238.4 MiB"
+        again = store.check(incoming)
+    # The limit changes where DuckDB may keep its work, never an answer.
+    pd.testing.assert_frame_equal(built, again)
+    assert (~built["is_new"]).any() and built["is_new"].any()
+    with pytest.raises(ConfigError, match="is not a size"):
+        RecordStore.open(path, memory_limit="lots")
+
+
+def test_the_command_line_takes_a_limit_for_runs_and_stores(tmp_path, capsys, leads):
+    from linkage.cli import main
+
+    source, incoming = tmp_path / "leads.csv", tmp_path / "new.csv"
+    leads.iloc[:1000].to_csv(source, index=False)
+    leads.iloc[1000:1100].to_csv(incoming, index=False)
+    project = tmp_path / "crm.linkage"
+    run = ["run", str(source), "-o", str(tmp_path / "out"), "--project", str(project)]
+    assert main([*run, "--store", "lead", "--memory-limit", "300MB"]) == 0
+    assert main(["check", str(project), str(incoming), "--memory-limit", "250MB"]) == 0
+    capsys.readouterr()
+    # The option reaches link and the store: a bad size is their error, named.
+    assert main([*run, "--memory-limit", "lots"]) == 2
+    assert "memory_limit 'lots' is not a size" in capsys.readouterr().err
+    assert main(["check", str(project), str(incoming), "--memory-limit", "9MB"]) == 2
+    assert "too small" in capsys.readouterr().err

@@ -42,6 +42,7 @@ from typing import Any
 
 import duckdb
 
+from linkage import _memory
 from linkage._sql import run
 from linkage._version import __version__
 from linkage.errors import (
@@ -222,9 +223,18 @@ class ProjectFile:
     Open it with :meth:`open` (created when missing) or :meth:`in_memory`.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        *,
+        timeout: float = 10.0,
+        memory_limit: str | int | None = None,
+    ) -> None:
         self.path = Path(path) if path is not None else None
         self.timeout = timeout
+        # DuckDB's share of memory for this file (default: linkage's, not DuckDB's 80% of
+        # the machine); checked now, so a bad size fails before the file is touched.
+        self.memory_limit = _memory.resolve_limit(memory_limit)
         self._memory: duckdb.DuckDBPyConnection | None = None
         self._holders = 0
         self._lock = threading.RLock()
@@ -232,16 +242,24 @@ class ProjectFile:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, timeout: float = 10.0) -> ProjectFile:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 10.0,
+        memory_limit: str | int | None = None,
+    ) -> ProjectFile:
         """Open a project file, creating it when it does not exist, and finish a rewrite
-        that an erasure left pending.
+        that an erasure left pending. ``memory_limit``: DuckDB's share of memory while the
+        file is open (default ``1.5GB`` or ``$LINKAGE_MEMORY_LIMIT``); beyond it DuckDB
+        spills next to the file (``<file>.tmp``).
 
         Raises:
             ProjectVersionError: the file was written by a newer ``linkage``.
             ProjectError: the file is not a ``linkage`` project file.
             ProjectBusyError: another process held the file for longer than ``timeout``.
         """
-        file = cls(path, timeout=timeout)
+        file = cls(path, timeout=timeout, memory_limit=memory_limit)
         file.initialise()
         if file.compaction_pending():
             file.compact()
@@ -409,6 +427,7 @@ class ProjectFile:
                     f"cannot open {self.path} as a project file ({exc}): it is damaged or not "
                     "a DuckDB file; restore it from a backup or give another path"
                 ) from exc
+            run(con, f"SET memory_limit = '{self.memory_limit}B'")
             if os.environ.get("LINKAGE_TEST_UNCOMPRESSED"):
                 # A test hook: store values as they are, so a byte search can see them.
                 run(con, "SET force_compression = 'uncompressed'")

@@ -174,19 +174,27 @@ class ReviewQueue:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, timeout: float = 10.0) -> ReviewQueue:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 10.0,
+        memory_limit: str | int | None = None,
+    ) -> ReviewQueue:
         """Open a project file, creating it when it does not exist.
 
         Args:
             path: the DuckDB project file.
             timeout: seconds to wait for another process that holds the file.
+            memory_limit: DuckDB's share of memory while the file is open, e.g. ``"1GB"``
+                (default ``1.5GB``, or ``$LINKAGE_MEMORY_LIMIT``).
 
         Raises:
             ProjectVersionError: the file was written by a newer ``linkage``.
             ProjectError: the file is not a ``linkage`` project file.
             ProjectBusyError: another process held the file for longer than ``timeout``.
         """
-        return cls(ProjectFile.open(path, timeout=timeout))
+        return cls(ProjectFile.open(path, timeout=timeout, memory_limit=memory_limit))
 
     @classmethod
     def in_memory(cls) -> ReviewQueue:

@@ -193,7 +193,7 @@ def _link(
             f"not {cluster_method!r}"
         )
     frames, mappings = model_mod.read_inputs(data, roles, model)
-    project = _sync.open_queue(queue)
+    project = _sync.open_queue(queue, memory_limit)
     frames = _sync.leave_out_erased(project, frames, mappings, len(frames) > 1)
     records = model_mod.working_records(
         frames, mappings, link_type=link_type, level=level, model=model

@@ -29,13 +29,14 @@ logger = logging.getLogger("linkage")
 
 def open_queue(
     queue: project_mod.ReviewQueue | str | os.PathLike[str] | None,
+    memory_limit: str | int | None = None,
 ) -> project_mod.ReviewQueue:
     if queue is None:
         return project_mod.ReviewQueue.in_memory()
     if isinstance(queue, project_mod.ReviewQueue):
         return queue
     if isinstance(queue, (str, os.PathLike)):
-        return project_mod.ReviewQueue.open(queue)
+        return project_mod.ReviewQueue.open(queue, memory_limit=memory_limit)
     raise ConfigError(
         f"queue must be a path to a project file or a ReviewQueue, not {type(queue).__name__}"
     )

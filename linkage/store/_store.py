@@ -201,6 +201,7 @@ class RecordStore:
         replace: bool = False,
         discard: bool = False,
         timeout: float = 10.0,
+        memory_limit: str | int | None = None,
     ) -> RecordStore:
         """Make a store from a ``link`` result, in its project file.
 
@@ -215,13 +216,19 @@ class RecordStore:
                 retrained model versions.
             discard: with ``replace``, rebuild even so, dropping them.
             timeout: seconds to wait for another process holding the file.
+            memory_limit: DuckDB's share of memory while the store is open, e.g. ``"1GB"``
+                (default ``1.5GB``, or ``$LINKAGE_MEMORY_LIMIT``); beyond it DuckDB spills
+                next to the file. The values checks read are held outside it, in Arrow
+                (about 560 bytes per stored record).
 
         Raises:
             StoreError: the result cannot make a store, or the file holds one already.
         """
         if not re.fullmatch(r"[a-z][a-z0-9_]*", object_name):
             raise ConfigError(f"object_name must be a lower-case word, not {object_name!r}")
-        queue = _write.build_store(result, path, object_name, replace, timeout, discard)
+        queue = _write.build_store(
+            result, path, object_name, replace, timeout, discard, memory_limit
+        )
         # Store objects already open on this file read the new store before their next use.
         shared = _shared_file(queue.path)
         with shared.lock:
@@ -230,8 +237,15 @@ class RecordStore:
         return cls._opened(queue)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, timeout: float = 10.0) -> RecordStore:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 10.0,
+        memory_limit: str | int | None = None,
+    ) -> RecordStore:
         """Open the store in a project file (nothing is retrained or rescanned).
+        ``memory_limit``: DuckDB's share of memory while it is open (as in :meth:`build`).
 
         Raises:
             StoreError: the file holds no store.
@@ -241,7 +255,9 @@ class RecordStore:
         path = Path(path)
         if not path.exists():
             raise StoreError(f"{path} does not exist: build a store with RecordStore.build")
-        return cls._opened(project.ReviewQueue.open(path, timeout=timeout))
+        return cls._opened(
+            project.ReviewQueue.open(path, timeout=timeout, memory_limit=memory_limit)
+        )
 
     @classmethod
     def _opened(cls, queue: project.ReviewQueue) -> RecordStore:

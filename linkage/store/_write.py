@@ -75,6 +75,7 @@ def build_store(
     replace: bool,
     timeout: float,
     discard: bool = False,
+    memory_limit: str | int | None = None,
 ) -> project.ReviewQueue:
     """Write the store tables for ``result`` into its project file; returns the queue."""
 
@@ -104,7 +105,7 @@ def build_store(
             f"this result is synced with {source_queue.path}; build its store there "
             "(path=None), or link again with queue=path"
         )
-    queue = project.ReviewQueue.open(path, timeout=timeout)
+    queue = project.ReviewQueue.open(path, timeout=timeout, memory_limit=memory_limit)
     con = queue.hold()
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
