@@ -257,3 +257,61 @@ def test_held_rows_follow_imports_edits_and_erasures(tmp_path) -> None:
         for checker in (store, other):
             (found,) = _answers_as_sql(checker, [probe])
             assert found.matched_record != lead_id
+
+
+# SQL the compiler must answer as DuckDB does on every combination of the values below,
+# NULLs included: three-valued logic, strict functions, comparisons.
+_LOGIC = [
+    '"p_l" AND "q_r"',
+    '"p_l" OR "q_r"',
+    'NOT "p_l"',
+    'NOT ("p_l" AND "q_l") OR "q_r"',
+    '("p_l" OR "q_l") AND NOT "q_r"',
+    'coalesce("p_l", "q_r", false)',
+    '"p_l" IS NULL OR "q_r" IS NULL',
+    '"p_l" = "q_r"',
+]
+_TEXT = [
+    '"s_l" = "s_r"',
+    '"s_l" <> "s_r"',
+    '"s_l" < "s_r"',
+    'jaro_winkler_similarity("s_l", "s_r") >= 0.9',
+    'damerau_levenshtein("s_l", "s_r") <= 1',
+    'right("s_l", 2) = right("s_r", 2)',
+    'left("s_l", 2) = left("s_r", 2)',
+    '"s_l" || "s_r" = \'abcabd\'',
+    'length("s_l") >= 3 AND "s_l" = "s_r"',
+    "regexp_replace(\"s_l\", '[a-b]', 'x', 'g') = \"s_r\"",
+    "replace(\"s_l\", 'b', 'd') = \"s_r\"",
+    'greatest(length("s_l"), length("s_r")) >= 4 OR least(length("s_l"), length("s_r")) = 0',
+    'coalesce("s_l", "t_r") = "s_r"',
+]
+
+
+@pytest.mark.parametrize(
+    ("sql", "column", "values"),
+    [(s, "p", [True, False, None]) for s in _LOGIC]
+    + [(s, "s", ["abc", "abd", "abdc", "", "张伟", None]) for s in _TEXT],
+)
+def test_compiled_sql_answers_as_duckdb(sql, column, values) -> None:
+    import itertools
+
+    import duckdb
+
+    from linkage.store import _fast
+
+    assert _fast._calibrated()
+    other = "q" if column == "p" else "t"
+    names = [f"{column}_l", f"{other}_l", f"{column}_r", f"{other}_r"]
+    grid = list(itertools.product(values, repeat=4))
+    kind = "BOOLEAN" if column == "p" else "VARCHAR"
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t ({', '.join(f'{n} {kind}' for n in names)})")
+    con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * 4)})", grid)
+    expected = [r[0] for r in con.execute(f"SELECT {sql} FROM t").fetchall()]
+    compiled = _fast._compile_sql(sql, columns={column, other})
+    for row, want in zip(grid, expected, strict=True):
+        left = {column: row[0], other: row[1]}
+        right = {column: row[2], other: row[3]}
+        got = compiled(left, right)
+        assert got == want and (got is None) == (want is None), (sql, row, got, want)

@@ -4,10 +4,11 @@ Why: DuckDB binds and plans splink's scoring statement again on every execution 
 13 ms, half of a check at a million stored records), for a handful of pairs. Here the
 same model is evaluated in Python: each comparison level's SQL condition and each routing
 rule's ``when`` are parsed once with sqlglot (the parser splink uses) and compiled to
-Python closures with SQL's NULL semantics (three-valued logic, NULL in, NULL out); the
-weights, the term-frequency adjustments and the prior are the numbers splink writes into
-its prediction SQL (:func:`linkage._splink.comparison_weights`), summed in the same order;
-the decision follows :func:`linkage.decisions.decision_query` step by step.
+Python source with SQL's NULL semantics (three-valued logic, NULL in, NULL out), one
+function per comparison that returns the pair's level; the weights, the term-frequency
+adjustments and the prior are the numbers splink writes into its prediction SQL
+(:func:`linkage._splink.comparison_weights`), summed in the same order; the decision
+follows :func:`linkage.decisions.decision_query` step by step.
 
 splink's SQL stays the reference: ``tests/test_fast_scoring.py`` proves the two equal (the
 same level for every comparison, the same decision and reason, weights within 1e-9) on
@@ -80,7 +81,6 @@ class FastPair:
 
 @dataclass(frozen=True)
 class _Level:
-    condition: Compiled | None  # None: the ELSE level
     gamma: int
     weight: float
     tf_column: str | None
@@ -96,6 +96,8 @@ class _Comparison:
     has_tf: bool
     agree: frozenset[int]
     conflict: frozenset[int]
+    # (left row, right row) -> the position of the pair's level in ``levels``.
+    first: Callable[[Row, Row], int]
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class FastScorer:
         positions = []
         flags: dict[str, Any] = {}
         for comparison, (agree, conflict) in zip(self.comparisons, self._flag_keys):
-            position = _first_level(comparison.levels, left, right)
+            position = comparison.first(left, right)
             level = comparison.levels[position]
             gamma = level.gamma
             gammas.append(gamma)
@@ -183,13 +185,6 @@ class FastScorer:
 _RANK = {d: i for i, d in enumerate(decisions.DECISIONS)}
 
 
-def _first_level(levels: Sequence[_Level], left: Row, right: Row) -> int:
-    for position, level in enumerate(levels):
-        if level.condition is None or level.condition(left, right) is True:
-            return position
-    raise FastUnsupported("no level matched and the comparison has no ELSE level")
-
-
 def _tf_adjustment(level: _Level, left: Row, right: Row) -> float:
     """splink's ``mw_tf_adj_<comparison>`` for the pair's level."""
     if level.tf_column is None:
@@ -228,14 +223,8 @@ def compile_scorer(
             for level in comparison.levels:
                 if level.match_weight is None:
                     raise _NotCompilable(f"{comparison.name}: a level without m or u")
-                condition = (
-                    None
-                    if level.is_else_level
-                    else _compile_sql(level.sql_condition, columns=columns)
-                )
                 compiled.append(
                     _Level(
-                        condition,
                         level.gamma,
                         float(level.match_weight),
                         level.tf_column,
@@ -251,6 +240,13 @@ def compile_scorer(
                     comparison.has_tf,
                     frozenset(levels.get(comparison.name, ())),
                     frozenset([0, *levels.conflicts.get(comparison.name, [])]),
+                    _compile_levels(
+                        [
+                            None if level.is_else_level else level.sql_condition
+                            for level in comparison.levels
+                        ],
+                        columns,
+                    ),
                 )
             )
         flag_names = {"match_weight"}
@@ -316,16 +312,49 @@ def _compile_sql(
 ) -> Compiled:
     """A level's condition (columns ``"<column>_l"``, ``"<column>_r"`` of ``columns``) or a
     rule's ``when`` (the names in ``flags``), compiled."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    return _Compiler(columns, flags).compile(tree)
+    compiler = _Compiler(columns, flags)
+    return compiler.function(compiler.compile(sqlglot.parse_one(sql, read="duckdb")))
+
+
+def _compile_levels(conditions: Sequence[str | None], columns: set[str]) -> Callable[..., int]:
+    """One comparison's levels as one function of the pair: the position of the first
+    level whose condition is true (``None``: the ELSE level, always true)."""
+    compiler = _Compiler(columns, None)
+    lines = []
+    for position, sql in enumerate(conditions):
+        if sql is None:
+            lines.append(f"    return {position}")
+            break
+        test = compiler.compile(sqlglot.parse_one(sql, read="duckdb"))
+        lines.append(f"    if ({test}) is True:\n        return {position}")
+    else:
+        lines.append("    raise FastUnsupported('no level matched and the comparison has no ELSE')")
+    return compiler.define("\n".join(lines))
 
 
 class _Compiler:
+    """A sqlglot tree to the source of one Python expression over the rows ``L`` and
+    ``R``, with SQL's NULL semantics; :meth:`define` turns it into a function. Source,
+    not nested closures: a pair costs one call per comparison instead of one per node.
+    Each handler evaluates its operands in the order, and only as far, as SQL's strict
+    functions and three-valued logic need (``NULL AND x`` still reads ``x``; ``FALSE
+    AND x`` does not); intermediate values are bound to local names with ``:=``."""
+
     def __init__(self, columns: set[str] | None, flags: set[str] | None) -> None:
         self.columns = columns
         self.flags = flags
+        self.names: dict[str, Any] = {}  # constants and functions the source refers to
+        self.temps = 0
 
-    def compile(self, node: exp.Expression) -> Compiled:
+    def function(self, expression: str) -> Compiled:
+        return self.define(f"    return {expression}")
+
+    def define(self, body: str) -> Callable[..., Any]:
+        namespace = {**_RUNTIME, **self.names}
+        exec(compile(f"def compiled(L, R):\n{body}\n", "<linkage fast path>", "exec"), namespace)
+        return namespace["compiled"]
+
+    def compile(self, node: exp.Expression) -> str:
         handler = getattr(self, f"_{type(node).__name__}", None)
         if handler is None:
             name = node.name if isinstance(node, exp.Anonymous) else type(node).__name__
@@ -335,7 +364,16 @@ class _Compiler:
             raise _NotCompilable(f"{name} in {node.sql('duckdb')[:80]!r}")
         return handler(node)
 
-    def _args(self, node: exp.Expression, *keys: str) -> list[Compiled]:
+    def _temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
+    def _name(self, value: Any) -> str:
+        name = f"c{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def _args(self, node: exp.Expression, *keys: str) -> list[str]:
         out = []
         for key in keys:
             child = node.args.get(key)
@@ -350,9 +388,16 @@ class _Compiler:
         if extra:
             raise _NotCompilable(f"{type(node).__name__} with {extra}")
 
+    def _strict(self, function: Callable[..., Any], *parts: str) -> str:
+        """A SQL function that is NULL when any argument is (read left to right, up to the
+        first NULL)."""
+        temps = [self._temp() for _ in parts]
+        nulls = " or ".join(f"({t} := {p}) is None" for t, p in zip(temps, parts, strict=True))
+        return f"(None if {nulls} else {self._name(function)}({', '.join(temps)}))"
+
     # leaves
 
-    def _Column(self, node: exp.Column) -> Compiled:
+    def _Column(self, node: exp.Column) -> str:
         if node.table:
             raise _NotCompilable(f"qualified column {node.sql('duckdb')}")
         name = node.name
@@ -360,203 +405,152 @@ class _Compiler:
             key = name if node.this.quoted else name.lower()
             if key not in self.flags:
                 raise _NotCompilable(f"unknown name {name!r} in a rule")
-            return lambda left, right: left[key]
+            return f"L[{self._name(key)}]"
         side, column = name[-2:], name[:-2]
         if side not in ("_l", "_r") or column not in (self.columns or ()):
             raise _NotCompilable(f"column {name!r}")
-        if side == "_l":
-            return lambda left, right: left.get(column)
-        return lambda left, right: right.get(column)
+        return f"{'L' if side == '_l' else 'R'}.get({self._name(column)})"
 
-    def _Literal(self, node: exp.Literal) -> Compiled:
+    def _Literal(self, node: exp.Literal) -> str:
         if node.is_string:
             value: Any = node.this
         else:
             text = str(node.this)
             value = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
-        return lambda left, right: value
+        return self._name(value)
 
-    def _Boolean(self, node: exp.Boolean) -> Compiled:
-        value = bool(node.this)
-        return lambda left, right: value
+    def _Boolean(self, node: exp.Boolean) -> str:
+        return "True" if bool(node.this) else "False"
 
-    def _Null(self, node: exp.Null) -> Compiled:
-        return lambda left, right: None
+    def _Null(self, node: exp.Null) -> str:
+        return "None"
 
-    def _Paren(self, node: exp.Paren) -> Compiled:
+    def _Paren(self, node: exp.Paren) -> str:
         return self.compile(node.this)
 
-    def _Neg(self, node: exp.Neg) -> Compiled:
+    def _Neg(self, node: exp.Neg) -> str:
         (inner,) = self._args(node, "this")
-
-        def negative(left: Row, right: Row) -> Any:
-            value = inner(left, right)
-            if value is None:
-                return None
-            if not _is_number(value):
-                raise FastUnsupported("minus of a non-number")
-            return -value
-
-        return negative
+        return f"_negative({inner})"
 
     # logic
 
-    def _And(self, node: exp.And) -> Compiled:
+    def _And(self, node: exp.And) -> str:
         a, b = self._args(node, "this", "expression")
+        x, y = self._temp(), self._temp()
+        return (
+            f"(False if ({x} := {a}) is False else False if ({y} := {b}) is False else "
+            f"True if {x} is True and {y} is True else _and({x}, {y}))"
+        )
 
-        def both(left: Row, right: Row) -> Any:
-            x = a(left, right)
-            if x is False:
-                return False
-            return _and(x, b(left, right))
-
-        return both
-
-    def _Or(self, node: exp.Or) -> Compiled:
+    def _Or(self, node: exp.Or) -> str:
         a, b = self._args(node, "this", "expression")
+        x, y = self._temp(), self._temp()
+        return (
+            f"(True if ({x} := {a}) is True else True if ({y} := {b}) is True else "
+            f"False if {x} is False and {y} is False else _or_rest({x}, {y}))"
+        )
 
-        def either(left: Row, right: Row) -> Any:
-            x = a(left, right)
-            if x is True:
-                return True
-            y = b(left, right)
-            if y is True:
-                return True
-            if x is None or y is None:
-                return None
-            _boolean(x), _boolean(y)
-            return False
-
-        return either
-
-    def _Not(self, node: exp.Not) -> Compiled:
+    def _Not(self, node: exp.Not) -> str:
         (inner,) = self._args(node, "this")
+        x = self._temp()
+        return f"(False if ({x} := {inner}) is True else True if {x} is False else _not({x}))"
 
-        def negation(left: Row, right: Row) -> Any:
-            value = inner(left, right)
-            return None if value is None else not _boolean(value)
-
-        return negation
-
-    def _Is(self, node: exp.Is) -> Compiled:
+    def _Is(self, node: exp.Is) -> str:
         if not isinstance(node.expression, exp.Null):
             raise _NotCompilable(f"IS {node.expression.sql('duckdb')}")
         (inner,) = self._args(node, "this")
-        return lambda left, right: inner(left, right) is None
+        return f"(({inner}) is None)"
 
-    def _Coalesce(self, node: exp.Coalesce) -> Compiled:
+    def _Coalesce(self, node: exp.Coalesce) -> str:
         parts = [self.compile(node.this), *(self.compile(e) for e in node.expressions)]
-
-        def first(left: Row, right: Row) -> Any:
-            for part in parts:
-                value = part(left, right)
-                if value is not None:
-                    return value
-            return None
-
-        return first
+        source = "None"
+        for part in reversed(parts):
+            x = self._temp()
+            source = f"({x} if ({x} := {part}) is not None else {source})"
+        return source
 
     # comparisons
 
-    def _compare(self, node: exp.Expression, test: Callable[[Any, Any], bool]) -> Compiled:
+    def _compare(self, node: exp.Expression, symbol: str, test: Callable[..., bool]) -> str:
         a, b = self._args(node, "this", "expression")
+        x, y = self._temp(), self._temp()
+        # Text with text, a number with a number: what the SQL compares as is.
+        return (
+            f"(None if ({x} := {a}) is None or ({y} := {b}) is None else "
+            f"({x} {symbol} {y}) if type({x}) is type({y}) and type({x}) in _COMPARABLE else "
+            f"_compare_mixed({self._name(test)}, {x}, {y}))"
+        )
 
-        def compare(left: Row, right: Row) -> Any:
-            x = a(left, right)
-            if x is None:
-                return None
-            y = b(left, right)
-            if y is None:
-                return None
-            kind = type(x)
-            # Text with text, a number with a number: what the SQL compares as is.
-            if kind is type(y) and kind in _COMPARABLE:
-                return test(x, y)
-            if _is_number(x) and _is_number(y):
-                return test(x, y)
-            raise FastUnsupported(f"comparing {kind.__name__} with {type(y).__name__}")
+    def _EQ(self, node: exp.EQ) -> str:
+        return self._compare(node, "==", operator.eq)
 
-        return compare
+    def _NEQ(self, node: exp.NEQ) -> str:
+        return self._compare(node, "!=", operator.ne)
 
-    def _EQ(self, node: exp.EQ) -> Compiled:
-        return self._compare(node, operator.eq)
+    def _GT(self, node: exp.GT) -> str:
+        return self._compare(node, ">", operator.gt)
 
-    def _NEQ(self, node: exp.NEQ) -> Compiled:
-        return self._compare(node, operator.ne)
+    def _GTE(self, node: exp.GTE) -> str:
+        return self._compare(node, ">=", operator.ge)
 
-    def _GT(self, node: exp.GT) -> Compiled:
-        return self._compare(node, operator.gt)
+    def _LT(self, node: exp.LT) -> str:
+        return self._compare(node, "<", operator.lt)
 
-    def _GTE(self, node: exp.GTE) -> Compiled:
-        return self._compare(node, operator.ge)
-
-    def _LT(self, node: exp.LT) -> Compiled:
-        return self._compare(node, operator.lt)
-
-    def _LTE(self, node: exp.LTE) -> Compiled:
-        return self._compare(node, operator.le)
+    def _LTE(self, node: exp.LTE) -> str:
+        return self._compare(node, "<=", operator.le)
 
     # functions
 
-    def _JarowinklerSimilarity(self, node: exp.Expression) -> Compiled:
+    def _JarowinklerSimilarity(self, node: exp.Expression) -> str:
         self._only(node, "this", "expression")
         a, b = self._args(node, "this", "expression")
-        return _strict(lambda x, y: _jaro_winkler(_text(x), _text(y)), a, b)
+        return self._strict(lambda x, y: _jaro_winkler(_text(x), _text(y)), a, b)
 
-    def _fn_damerau_levenshtein(self, node: exp.Anonymous) -> Compiled:
+    def _fn_damerau_levenshtein(self, node: exp.Anonymous) -> str:
         a, b = self._positional(node, 2)
-        return _strict(lambda x, y: _damerau_levenshtein(_text(x), _text(y)), a, b)
+        return self._strict(lambda x, y: _damerau_levenshtein(_text(x), _text(y)), a, b)
 
-    def _fn_list_intersect(self, node: exp.Anonymous) -> Compiled:
+    def _fn_list_intersect(self, node: exp.Anonymous) -> str:
         a, b = self._positional(node, 2)
-        return _strict(_list_intersect, a, b)
+        return self._strict(_list_intersect, a, b)
 
-    def _Length(self, node: exp.Length) -> Compiled:
+    def _Length(self, node: exp.Length) -> str:
         self._only(node, "this", "binary")
         if node.args.get("binary"):
             raise _NotCompilable("octet length")
         (a,) = self._args(node, "this")
-        return _strict(_length, a)
+        return self._strict(_length, a)
 
-    def _Least(self, node: exp.Least) -> Compiled:
+    def _Least(self, node: exp.Least) -> str:
         return self._extreme(node, min)
 
-    def _Greatest(self, node: exp.Greatest) -> Compiled:
+    def _Greatest(self, node: exp.Greatest) -> str:
         return self._extreme(node, max)
 
-    def _extreme(self, node: exp.Expression, pick: Callable[..., Any]) -> Compiled:
+    def _extreme(self, node: exp.Expression, pick: Callable[..., Any]) -> str:
         parts = [self.compile(node.this), *(self.compile(e) for e in node.expressions)]
+        return f"_extreme({self._name(pick)}, ({', '.join(parts)},))"
 
-        def extreme(left: Row, right: Row) -> Any:
-            values = [v for v in (p(left, right) for p in parts) if v is not None]
-            if not values:
-                return None
-            if not all(_is_number(v) for v in values):
-                raise FastUnsupported("least/greatest of non-numbers")
-            return pick(values)
-
-        return extreme
-
-    def _Right(self, node: exp.Right) -> Compiled:
+    def _Right(self, node: exp.Right) -> str:
         a, n = self._args(node, "this", "expression")
-        return _strict(lambda s, k: _text(s)[-_count(k) :] if _count(k) else "", a, n)
+        return self._strict(lambda s, k: _text(s)[-_count(k) :] if _count(k) else "", a, n)
 
-    def _Left(self, node: exp.Left) -> Compiled:
+    def _Left(self, node: exp.Left) -> str:
         a, n = self._args(node, "this", "expression")
-        return _strict(lambda s, k: _text(s)[: _count(k)], a, n)
+        return self._strict(lambda s, k: _text(s)[: _count(k)], a, n)
 
-    def _Replace(self, node: exp.Replace) -> Compiled:
+    def _Replace(self, node: exp.Replace) -> str:
         self._only(node, "this", "expression", "replacement")
         a, b, c = self._args(node, "this", "expression", "replacement")
-        return _strict(_replace, a, b, c)
+        return self._strict(_replace, a, b, c)
 
-    def _DPipe(self, node: exp.DPipe) -> Compiled:
+    def _DPipe(self, node: exp.DPipe) -> str:
         # DuckDB's ||: NULL when either side is (sqlglot marks it "safe").
         self._only(node, "this", "expression", "safe")
         a, b = self._args(node, "this", "expression")
-        return _strict(lambda x, y: _text(x) + _text(y), a, b)
+        return self._strict(lambda x, y: _text(x) + _text(y), a, b)
 
-    def _RegexpReplace(self, node: exp.RegexpReplace) -> Compiled:
+    def _RegexpReplace(self, node: exp.RegexpReplace) -> str:
         self._only(node, "this", "expression", "replacement", "modifiers", "single_replace")
         modifiers = node.args.get("modifiers")
         if modifiers is None:
@@ -573,51 +567,57 @@ class _Compiler:
         def substitute(s: Any, p: Any, r: Any) -> str:
             return _regex(_text(p)).sub(_rewrite(_text(r)), _text(s), count=count)
 
-        return _strict(substitute, a, pattern, replacement)
+        return self._strict(substitute, a, pattern, replacement)
 
-    def _RegexpFullMatch(self, node: exp.Expression) -> Compiled:
+    def _RegexpFullMatch(self, node: exp.Expression) -> str:
         self._only(node, "this", "expression")
         a, pattern = self._args(node, "this", "expression")
-        return _strict(lambda s, p: _regex(_text(p)).fullmatch(_text(s)) is not None, a, pattern)
+        return self._strict(
+            lambda s, p: _regex(_text(p)).fullmatch(_text(s)) is not None, a, pattern
+        )
 
-    def _positional(self, node: exp.Anonymous, n: int) -> list[Compiled]:
+    def _positional(self, node: exp.Anonymous, n: int) -> list[str]:
         if len(node.expressions) != n:
             raise _NotCompilable(f"{node.name} with {len(node.expressions)} arguments")
         return [self.compile(e) for e in node.expressions]
 
 
-def _strict(function: Callable[..., Any], *parts: Compiled) -> Compiled:
-    """A SQL function that is NULL when any argument is."""
-    if len(parts) == 1:
-        (a,) = parts
+def _negative(value: Any) -> Any:
+    if value is None:
+        return None
+    if not _is_number(value):
+        raise FastUnsupported("minus of a non-number")
+    return -value
 
-        def one(left: Row, right: Row) -> Any:
-            x = a(left, right)
-            return None if x is None else function(x)
 
-        return one
-    if len(parts) == 2:
-        a, b = parts
+def _not(value: Any) -> Any:
+    return None if value is None else not _boolean(value)
 
-        def two(left: Row, right: Row) -> Any:
-            x = a(left, right)
-            if x is None:
-                return None
-            y = b(left, right)
-            return None if y is None else function(x, y)
 
-        return two
+def _or_rest(x: Any, y: Any) -> Any:
+    """``x OR y`` once ``x`` is known not to be TRUE."""
+    if y is True:
+        return True
+    if x is None or y is None:
+        return None
+    _boolean(x), _boolean(y)
+    return False
 
-    def many(left: Row, right: Row) -> Any:
-        values = []
-        for part in parts:
-            value = part(left, right)
-            if value is None:
-                return None
-            values.append(value)
-        return function(*values)
 
-    return many
+def _compare_mixed(test: Callable[[Any, Any], bool], x: Any, y: Any) -> bool:
+    """A comparison of values of two types: numbers compare, anything else SQL casts."""
+    if _is_number(x) and _is_number(y):
+        return test(x, y)
+    raise FastUnsupported(f"comparing {type(x).__name__} with {type(y).__name__}")
+
+
+def _extreme(pick: Callable[..., Any], values: tuple[Any, ...]) -> Any:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if not all(_is_number(v) for v in present):
+        raise FastUnsupported("least/greatest of non-numbers")
+    return pick(present)
 
 
 def _and(x: Any, y: Any) -> Any:
@@ -751,6 +751,20 @@ def _rewrite(replacement: str) -> Callable[[re.Match[str]], str]:
         return "".join(p if isinstance(p, str) else (match.group(p) or "") for p in parts)
 
     return expand
+
+
+# What the compiled source may call (and nothing else: no builtins but ``type``).
+_RUNTIME: dict[str, Any] = {
+    "__builtins__": {"type": type},
+    "FastUnsupported": FastUnsupported,
+    "_COMPARABLE": _COMPARABLE,
+    "_and": _and,
+    "_compare_mixed": _compare_mixed,
+    "_extreme": _extreme,
+    "_negative": _negative,
+    "_not": _not,
+    "_or_rest": _or_rest,
+}
 
 
 # -- DuckDB's functions, checked once per process ------------------------------------------
