@@ -184,12 +184,17 @@ class BlockingReport:
             (splink's cumulative count).
         guarded: one entry per value left out of a rule's key: rule, value, records.
         skipped: loose rules left out because they would exceed the pair budget.
+        block_cap: when the strict rules alone made more pairs than the pair budget, the
+            largest block they kept (bigger ones were left out), else None.
+        capped: rule -> (values, records) its blocks over ``block_cap`` held.
     """
 
     pairs_per_rule: dict[str, int] = field(default_factory=dict)
     total_pairs: int | None = None
     guarded: list[dict[str, object]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    block_cap: int | None = None
+    capped: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def pairs_upper_bound(self) -> int:
@@ -207,6 +212,15 @@ class BlockingReport:
             )
         if len(self.guarded) > 10:
             lines.append(f"  guard: ... and {len(self.guarded) - 10} more values")
+        if self.block_cap is not None:
+            held = ", ".join(
+                f"{rule} {values:,} values ({records:,} records)"
+                for rule, (values, records) in self.capped.items()
+            )
+            lines.append(
+                f"  over the pair budget: blocks of more than {self.block_cap:,} records left "
+                f"out: {held}"
+            )
         if self.skipped:
             lines.append(f"  over the pair budget, not used: {', '.join(self.skipped)}")
         return "\n".join(lines)
@@ -234,7 +248,10 @@ def add_block_keys(
 
     A key is NULL when any of its columns is NULL or when the key value is shared by more
     than ``max_block_size`` records. Loose rules are kept only while the pairs of all
-    rules kept so far stay within ``pair_budget``. Table and column names here are
+    rules kept so far stay within ``pair_budget``. When the strict rules alone make more,
+    their biggest blocks are left out too, down to the largest block size at which they
+    fit (blocks grow with the data: at five million leads a name within a city makes
+    blocks of hundreds). Table and column names here are
     ``linkage``'s own internal names, never a user's. With ``source``, ``table`` is created
     from that table or view with the keys added (one copy instead of two).
 
@@ -296,6 +313,9 @@ def add_block_keys(
             list(guarded_values.values()),
         )
     running = sum(report.pairs_per_rule[r.name] for r in rules if not r.loose)
+    if pair_budget is not None and running > pair_budget:
+        _cap_blocks(con, table, rules, report, pair_budget)
+        running = sum(report.pairs_per_rule[r.name] for r in rules if not r.loose)
     kept = []
     for rule in rules:
         if rule.loose:
@@ -307,6 +327,66 @@ def add_block_keys(
             running += pairs
         kept.append(rule)
     return kept, report
+
+
+def _cap_blocks(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rules: Sequence[BlockingRule],
+    report: BlockingReport,
+    pair_budget: int,
+) -> None:
+    """Leave out the strict rules' biggest blocks: every block of more records than the
+    largest size at which their pairs stay within ``pair_budget`` (one size for all rules,
+    so the rule of the biggest blocks gives up most). Updates ``report``."""
+    strict = [(i, r) for i, r in enumerate(rules) if not r.loose]
+    sizes = " UNION ALL ".join(
+        f"SELECT {i} AS rule, {quote(r.key_column)} AS key, count(*) AS n FROM {table} "
+        f"WHERE {quote(r.key_column)} IS NOT NULL GROUP BY 2 HAVING count(*) > 1"
+        for i, r in strict
+    )
+    run(con, f"CREATE OR REPLACE TEMP TABLE linkage_block_sizes AS {sizes}")
+    try:
+        histogram = con.execute(
+            "SELECT n, sum(n * (n - 1) // 2) FROM linkage_block_sizes GROUP BY n ORDER BY n"
+        ).fetchall()
+        cap, total = 1, 0
+        for n, pairs in histogram:
+            if total + int(pairs) > pair_budget:
+                break
+            cap, total = int(n), total + int(pairs)
+        over = con.execute(
+            "SELECT rule, count(*), sum(n) FROM linkage_block_sizes WHERE n > $1 "
+            "GROUP BY rule ORDER BY rule",
+            [cap],
+        ).fetchall()
+        kept_pairs = dict(
+            con.execute(
+                "SELECT rule, sum(n * (n - 1) // 2) FROM linkage_block_sizes WHERE n <= $1 "
+                "GROUP BY rule",
+                [cap],
+            ).fetchall()
+        )
+        replaced, joins = [], []
+        for index, values, records in over:
+            rule = rules[index]
+            column, alias = quote(rule.key_column), f"linkage_cap_{index}"
+            replaced.append(f"CASE WHEN {alias}.key IS NULL THEN t.{column} END AS {column}")
+            joins.append(
+                f"LEFT JOIN (SELECT key FROM linkage_block_sizes WHERE rule = {index} AND "
+                f"n > {cap}) {alias} ON t.{column} = {alias}.key"
+            )
+            report.capped[rule.name] = (int(values), int(records))
+        run(
+            con,
+            f"CREATE OR REPLACE TABLE {table} AS SELECT t.* REPLACE ({', '.join(replaced)}) "
+            f"FROM {table} t {' '.join(joins)} ORDER BY t.rowid",
+        )
+    finally:
+        run(con, "DROP TABLE IF EXISTS linkage_block_sizes")
+    report.block_cap = cap
+    for index, rule in strict:
+        report.pairs_per_rule[rule.name] = int(kept_pairs.get(index, 0))
 
 
 def block_on_key(rule: BlockingRule) -> dict[str, str]:

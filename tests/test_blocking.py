@@ -58,6 +58,39 @@ def test_loose_rules_stay_within_the_pair_budget() -> None:
     assert kept == [strict, loose]
 
 
+def test_strict_rules_over_the_pair_budget_give_up_their_biggest_blocks() -> None:
+    # A name within a city grows blocks with the data; a mobile number does not. Over the
+    # budget, the blocks of 20 go (the name rule's), those of 2 and 3 stay.
+    names = [f"n{i}" for i in range(10) for _ in range(3)] + ["wang"] * 20 + ["li"] * 20
+    frame = pd.DataFrame(
+        {
+            "rid": range(len(names)),
+            "name": names,
+            "mobile": [f"m{i // 2}" if i < 40 else None for i in range(len(names))],
+        }
+    )
+    name = BlockingRule("name_city", ("name",), ())
+    mobile = BlockingRule("mobile", ("mobile",), ())
+    con = _table(frame)
+    kept, report = add_block_keys(
+        con, "records", [mobile, name], max_block_size=1000, pair_budget=100
+    )
+    assert kept == [mobile, name]
+    assert report.block_cap == 3
+    assert report.pairs_per_rule == {"mobile": 20, "name_city": 30}
+    assert report.capped == {"name_city": (2, 40)}
+    rows = con.execute("SELECT rid, name, block_name_city, block_mobile FROM records").df()
+    assert rows["rid"].tolist() == list(range(len(names)))  # every record, in its order
+    assert rows["block_name_city"].isna().tolist() == [n in ("wang", "li") for n in names]
+    assert rows["block_mobile"].notna().sum() == 40  # small blocks keep their keys
+    assert "blocks of more than 3 records left out: name_city 2 values" in report.describe()
+    # Within the budget nothing is left out.
+    _, roomy = add_block_keys(
+        _table(frame), "records", [mobile, name], max_block_size=1000, pair_budget=500
+    )
+    assert roomy.block_cap is None and roomy.pairs_per_rule["name_city"] == 410
+
+
 def test_the_email_local_part_with_a_surname_waits_for_the_pair_budget() -> None:
     # Shared local parts (info@, sales@) with common surnames: blocks grow with the data, so
     # the rule is used only while the budget allows, after the rules on identifiers.

@@ -290,8 +290,9 @@ def prepare_tables(
     if pair_budget is None:
         # 15 per record: on a million generated leads, 20 let the loose address rule in (2 M
         # pairs, 2,804 true) and cost 0.005 clustered F1 in false merges; 15 keeps F1 at
-        # 0.970 with 13.7 M pairs. Below 133,000 records the 2 M floor decides.
-        pair_budget = max(2_000_000, 15 * len(work))
+        # 0.970 with 13.7 M pairs. Below 133,000 records the 2 M floor decides; above
+        # 3.3 million, max_pairs (the strict rules' biggest blocks are left out to fit).
+        pair_budget = min(max(2_000_000, 15 * len(work)), max_pairs)
     rules, report = blocking.add_block_keys(
         con,
         records_table,

@@ -88,8 +88,9 @@ def link(
             for blocking (a switchboard, a placeholder); it is reported.
         max_pairs: refuse to run when blocking would generate more candidate pairs.
         pair_budget: loose blocking rules (catching pairs with typos everywhere) are used
-            only while the candidate pairs stay within this many (default: 15 per record,
-            at least 2,000,000).
+            only while the candidate pairs stay within this many, and when the strict
+            rules alone make more, their biggest blocks are left out (reported). Default:
+            15 per record, at least 2,000,000, at most ``max_pairs``.
         keep_apart_below: records whose pair evidence (match weight less the prior) is
             below this many bits are never put in one entity.
         cluster_method: ``"constrained"`` (default) or ``"connected_components"``.
