@@ -274,11 +274,20 @@ def build(
         singles.append(f"{value} AS {quote(column)}")
         chosen_columns.append(column)
     golden_multi = f"{prefix}_golden_wide"
-    run(
-        con,
-        f"CREATE OR REPLACE TEMP TABLE {golden_multi} AS SELECT {', '.join(aggregates)} "
-        f"FROM {multi} GROUP BY entity_id",
-    )
+    # DuckDB cannot spill the states of list() and arg_max(): group the entities in as
+    # many passes as the memory limit needs (one below about a million records).
+    passes = _passes(con, multi)
+    for part in range(passes):
+        into = (
+            f"CREATE OR REPLACE TEMP TABLE {golden_multi} AS"
+            if part == 0
+            else f"INSERT INTO {golden_multi}"
+        )
+        where = f" WHERE hash(entity_id) % {passes} = {part}" if passes > 1 else ""
+        run(
+            con,
+            f"{into} SELECT {', '.join(aggregates)} FROM {multi}{where} GROUP BY entity_id",
+        )
     golden = f"{prefix}_golden"
     from_columns = [quote(c + "__from") for c in chosen_columns]
     exclude = f" EXCLUDE ({', '.join(from_columns)})" if from_columns else ""
@@ -404,6 +413,23 @@ _WIDTHS = {
     "source_priority": 8,
     "longest": 12,
 }
+#: Memory one member of a multi-record entity takes while its entity's golden record is
+#: aggregated (list and arg_max states of ~20 columns), generously: what sets the passes.
+_BYTES_PER_MEMBER = 1500
+
+
+def _passes(con: duckdb.DuckDBPyConnection, members: str) -> int:
+    """How many passes the golden-record aggregation of ``members`` needs to stay within
+    the connection's memory limit."""
+    rows = int(con.execute(f"SELECT count(*) FROM {members}").fetchall()[0][0])
+    setting = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    try:
+        limit = _memory.parse_size(str(setting))
+    except ConfigError:  # an unlimited or unreadable setting
+        return 1
+    return max(1, -(-rows * _BYTES_PER_MEMBER // limit))
+
+
 _RID_BITS = 32
 _RID_SPAN = f"CAST({2**_RID_BITS} AS HUGEINT)"
 _RID_MASK = f"CAST({2**_RID_BITS - 1} AS HUGEINT)"
