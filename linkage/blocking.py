@@ -251,8 +251,8 @@ def add_block_keys(
     rules kept so far stay within ``pair_budget``. When the strict rules alone make more,
     their biggest blocks are left out too, down to the largest block size at which they
     fit (blocks grow with the data: at five million leads a name within a city makes
-    blocks of hundreds). Table and column names here are
-    ``linkage``'s own internal names, never a user's. With ``source``, ``table`` is created
+    blocks of hundreds). Table and column names here are ``linkage``'s own internal
+    names, never a user's. With ``source``, ``table`` is created
     from that table or view with the keys added (one copy instead of two).
 
     Returns:
@@ -279,11 +279,7 @@ def add_block_keys(
 
     # One scan counts the block sizes of every rule: the big blocks are guarded, the rest
     # make the pair count.
-    sizes = " UNION ALL ".join(
-        f"SELECT {i} AS rule, {quote(r.key_column)} AS key, count(*) AS n FROM {table} "
-        f"WHERE {quote(r.key_column)} IS NOT NULL GROUP BY 2"
-        for i, r in enumerate(rules)
-    )
+    sizes = _block_sizes_sql(table, enumerate(rules))
     rows = con.execute(
         f"WITH sizes AS ({sizes}) "
         "SELECT rule, sum(CASE WHEN n <= $1 THEN n * (n - 1) // 2 ELSE 0 END), "
@@ -329,6 +325,19 @@ def add_block_keys(
     return kept, report
 
 
+def _block_sizes_sql(
+    table: str, rules: Iterable[tuple[int, BlockingRule]], *, pairs_only: bool = False
+) -> str:
+    """``(rule, key, n)``: the records of each key value of each (index, rule), in one
+    query; ``pairs_only``: only the values of two records or more."""
+    having = " HAVING count(*) > 1" if pairs_only else ""
+    return " UNION ALL ".join(
+        f"SELECT {i} AS rule, {quote(r.key_column)} AS key, count(*) AS n FROM {table} "
+        f"WHERE {quote(r.key_column)} IS NOT NULL GROUP BY 2{having}"
+        for i, r in rules
+    )
+
+
 def _cap_blocks(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -340,11 +349,7 @@ def _cap_blocks(
     largest size at which their pairs stay within ``pair_budget`` (one size for all rules,
     so the rule of the biggest blocks gives up most). Updates ``report``."""
     strict = [(i, r) for i, r in enumerate(rules) if not r.loose]
-    sizes = " UNION ALL ".join(
-        f"SELECT {i} AS rule, {quote(r.key_column)} AS key, count(*) AS n FROM {table} "
-        f"WHERE {quote(r.key_column)} IS NOT NULL GROUP BY 2 HAVING count(*) > 1"
-        for i, r in strict
-    )
+    sizes = _block_sizes_sql(table, strict, pairs_only=True)
     run(con, f"CREATE OR REPLACE TEMP TABLE linkage_block_sizes AS {sizes}")
     try:
         histogram = con.execute(
