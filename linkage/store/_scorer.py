@@ -439,10 +439,16 @@ class Scorer:
         names: Sequence[Any],
         stored_rids: np.ndarray,
         totals: Mapping[str, int],
+        stored_rows: Any = None,
     ) -> None:
         """Scratch rows for an import: the probes (JSON payloads) and the stored records
         ``stored_rids`` (read from the store inside DuckDB), with term frequencies and
-        shared-number flags computed in SQL by the same rules as :meth:`stage_rows`."""
+        shared-number flags computed in SQL by the same rules as :meth:`stage_rows`.
+
+        ``stored_rows``: the stored records' rows as held in memory (an Arrow table,
+        ``rid`` and the payload typed by :attr:`structure`), written back to JSON by
+        DuckDB: reading the payloads of a few thousand scattered rids from the file
+        decompresses those of the whole store (a second at a million records)."""
         self._prepare(con)
         probes = pd.DataFrame(
             {
@@ -454,14 +460,36 @@ class Scorer:
         ).drop_duplicates("rid")
         stored = np.setdiff1d(np.asarray(stored_rids, dtype=np.int64), probes["rid"].to_numpy())
         typed = {c: self.types[c] for c in self._typed_columns()}
+        held = stored_rows is not None
         con.register("linkage_batch_probes", probes)
-        con.register("linkage_batch_stored", pd.DataFrame({"rid": stored}))
+        if held:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            keep = pc.is_in(stored_rows.column("rid"), value_set=pa.array(stored))
+            con.register("linkage_batch_stored", stored_rows.filter(keep))
+        else:
+            con.register("linkage_batch_stored", pd.DataFrame({"rid": stored}))
         try:
             run(con, f"DELETE FROM {self.rows_table}")
-            run(con, self._batch_sql(typed, totals))
+            run(con, self._batch_sql(typed, totals, held=held))
         finally:
             con.unregister("linkage_batch_probes")
             con.unregister("linkage_batch_stored")
+
+    def _stored_source(self, held: bool) -> str:
+        """``rid, payload`` of the stored records an import stages: from the file, or
+        the rows held in memory as JSON again (the same values once transformed)."""
+        if not held:
+            return (
+                "SELECT l.rid, l.payload FROM store_lookup l "
+                "SEMI JOIN linkage_batch_stored w USING (rid)"
+            )
+        fields = ", ".join(
+            f"{quote(c)} := {quote(c)}" for c in json.loads(self.structure) if c != "rid"
+        )
+        payload = f"CAST(to_json(struct_pack({fields})) AS VARCHAR)" if fields else "'{}'"
+        return f"SELECT rid, {payload} AS payload FROM linkage_batch_stored"
 
     def _typed_columns(self) -> list[str]:
         """Payload columns the store-wide columns are computed from."""
@@ -470,7 +498,9 @@ class Scorer:
             columns += [f"{p}_e164" for p in self.pooled_phones]
         return [c for c in dict.fromkeys(columns) if c in self.types]
 
-    def _batch_sql(self, typed: Mapping[str, str], totals: Mapping[str, int]) -> str:
+    def _batch_sql(
+        self, typed: Mapping[str, str], totals: Mapping[str, int], *, held: bool = False
+    ) -> str:
         """The INSERT that stages an import: one long table of the values the store-wide
         columns depend on, one pass over ``store_counts`` for all of their counts, then
         one row per record again."""
@@ -478,19 +508,15 @@ class Scorer:
         def v(column: str) -> str:
             return f"CAST(t.v.{quote(column)} AS VARCHAR)"
 
-        source = (
-            "SELECT rid, payload FROM linkage_batch_probes UNION ALL "
-            "SELECT l.rid, l.payload FROM store_lookup l "
-            "SEMI JOIN linkage_batch_stored w USING (rid)"
-        )
+        stored = self._stored_source(held)
+        source = f"SELECT rid, payload FROM linkage_batch_probes UNION ALL {stored}"
         if not self.extra_columns:
             return f"INSERT INTO {self.rows_table} (rid, payload) {source}"
         structure = json.dumps(dict(typed)).replace("'", "''")
         ctes = [
             "src AS (SELECT rid, payload, is_new, name FROM linkage_batch_probes UNION ALL "
-            "SELECT l.rid, l.payload, false, NULL FROM store_lookup l "
-            "SEMI JOIN linkage_batch_stored w USING (rid))",
-            f"t AS (SELECT rid, payload, is_new, CAST(name AS VARCHAR) AS name, "
+            f"SELECT rid, payload, false, NULL FROM ({stored}))",
+            f"t AS MATERIALIZED (SELECT rid, payload, is_new, CAST(name AS VARCHAR) AS name, "
             f"json_transform(payload, '{structure}') AS v FROM src)",
         ]
         # vals: (rid, is_new, slot, value, lookup); slot i < 1000 is the i-th term-frequency
@@ -527,10 +553,14 @@ class Scorer:
         if not (pairs and self.shared_phones):
             pairs = "SELECT NULL::VARCHAR AS number, NULL::VARCHAR AS name LIMIT 0"
         ctes.append(f"pairs AS (SELECT DISTINCT number, name FROM ({pairs}))")
+        # Counts found by the lookup's hash, as the in-memory index finds them for a
+        # check: a join on the text would read every lookup of the store (a second at a
+        # million records), the hash column costs a tenth of that.
         ctes.append(
-            "counted AS (SELECT lookup, n FROM store_counts SEMI JOIN ("
-            "SELECT lookup FROM vals UNION "
-            "SELECT 'pn:' || number || '|' || name FROM pairs) w USING (lookup))"
+            "counted AS (SELECT w.lookup, c.n FROM (SELECT lookup, "
+            "md5_number_upper(lookup) AS lookup_hash FROM (SELECT lookup FROM vals UNION "
+            "SELECT 'pn:' || number || '|' || name FROM pairs)) w "
+            "JOIN store_counts c USING (lookup_hash))"
         )
         ctes.append(
             "added AS (SELECT p.number, count(*) AS n FROM pairs p LEFT JOIN counted c "

@@ -93,7 +93,14 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.store import _write
-from linkage.store._index import HeldRows, MemoryIndex, Probes, RecordTable, StoreIndex
+from linkage.store._index import (
+    Appended,
+    HeldRows,
+    MemoryIndex,
+    Probes,
+    RecordTable,
+    StoreIndex,
+)
 from linkage.store._records import (
     RANK,
     AddResult,
@@ -385,16 +392,22 @@ class RecordStore:
             finally:
                 self._local.view = previous
 
-    def _publish(self, state: StoreState, changed: Sequence[int] | None = None) -> None:
+    def _publish(
+        self,
+        state: StoreState,
+        changed: Sequence[int] | None = None,
+        appended: Appended | None = None,
+    ) -> None:
         """After a committed write, in the writers' turn: the new state and the index read
         again, replacing the view whole (checks running meanwhile keep the old one).
 
         ``changed``: the rids the write added or changed, when it changed no other record
         nor golden records but theirs entities' (an import, an edit): only their rows
-        held in memory are read again. None: every row is."""
+        held in memory are read again. None: every row is. ``appended``: what the write
+        added to the index, when that is all it changed of it (an import)."""
         previous = self._view
         self._shared.writes += 1
-        self._view = self._read_view(self._cursor(), state, previous, changed)
+        self._view = self._read_view(self._cursor(), state, previous, changed, appended)
         self._local.view = self._view
 
     def _read_view(
@@ -403,11 +416,16 @@ class RecordStore:
         state: StoreState,
         previous: _View | None,
         changed: Sequence[int] | None = None,
+        appended: Appended | None = None,
     ) -> _View:
-        """The view of ``state``: the index read from the file, and the rows held in
-        memory read whole or, after a write that says which rids it ``changed`` (with a
-        ``previous`` view of the same model), those rows only."""
-        index = _read_index(con)
+        """The view of ``state``: the index read from the file (or the ``previous`` one
+        and what a write ``appended``), and the rows held in memory read whole or, after
+        a write that says which rids it ``changed`` (with a ``previous`` view of the same
+        model), those rows only."""
+        if appended is not None and previous is not None:
+            index = previous.index.after(con, appended)
+        else:
+            index = _read_index(con)
         scorer = self._scorer(state.model_version, state)
         select = f"rid, unnest(json_transform(payload, '{_sql_text(scorer.structure)}'))"
         same_model = previous is not None and previous.state.model_version == state.model_version
@@ -804,9 +822,9 @@ class RecordStore:
         """
         frame = as_frame(records)
         with self._writing() as before:
-            result, state = _write.add_batch(self, before, frame, roles, actor)
+            result, state, appended = _write.add_batch(self, before, frame, roles, actor)
             # An import adds records and rebuilds their entities' golden records only.
-            self._publish(state, changed=range(before.next_rid, state.next_rid))
+            self._publish(state, changed=range(before.next_rid, state.next_rid), appended=appended)
         if result.retrain_advised:
             message = (
                 f"{result.untrained_records:,} of the {state.n_records:,} records in "
@@ -1131,7 +1149,11 @@ class RecordStore:
             right = np.concatenate([right, probes.rids[batch_pairs["b"].to_numpy(np.int64)]])
         if len(left) == 0:
             return pd.DataFrame(columns=[*columns, "probe_rid", "other", "entity_id", "record_key"])
-        keys, entities = self._index().rows.get(store_rids)
+        view = self._current()
+        keys, entities = view.index.rows.get(store_rids)
+        held = None
+        if view.payloads is not None and scorer is self._scorer(view.state.model_version):
+            held = view.payloads.take([int(r) for r in store_rids])
         stored = pd.DataFrame({"rid": np.asarray(store_rids, dtype=np.int64)})
         stored["record_key"], stored["entity_id"] = keys, entities
         scorer.stage_batch(
@@ -1145,7 +1167,8 @@ class RecordStore:
                 else [None] * len(probes.rids)
             ),
             store_rids,
-            self._state.totals,
+            view.state.totals,
+            stored_rows=held,
         )
         pair_frame = pd.DataFrame(
             {

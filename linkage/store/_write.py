@@ -29,6 +29,7 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.run import link
+from linkage.store._index import Appended
 from linkage.store._records import (
     STORE_FORMAT_VERSION,
     AddResult,
@@ -377,9 +378,9 @@ def add_batch(
     frame: pd.DataFrame,
     roles: Mapping[str, str | None] | None,
     actor: str | None,
-) -> tuple[AddResult, StoreState]:
+) -> tuple[AddResult, StoreState, Appended]:
     """Import a batch (``store`` finds and scores its candidates, under ``state``);
-    returns what was done and the state it leaves."""
+    returns what was done, the state it leaves and what it appended to the index."""
     import time
 
     timings: dict[str, float] = {}
@@ -428,7 +429,7 @@ def add_batch(
     with timer(timings, "cluster"):
         plan = _cluster_batch(scorer.model, probes, scored, evidence)
     with timer(timings, "write"):
-        review_count, conflicts, state = _write_batch(
+        review_count, conflicts, state, appended = _write_batch(
             store.queue, state, scorer, work, ids, probes, derived, scored, plan, actor
         )
     timings["total"] = time.perf_counter() - started
@@ -448,7 +449,7 @@ def add_batch(
         untrained_records=state.untrained,
         retrain_advised=state.retrain_advised,
     )
-    return result, state
+    return result, state, appended
 
 
 def _all_pairs(
@@ -651,12 +652,14 @@ def _write_batch(
     scored: pd.DataFrame,
     plan: dict[str, Any],
     actor: str | None,
-) -> tuple[int, int, StoreState]:
+) -> tuple[int, int, StoreState, Appended]:
     """One transaction: records, keys, counts, entities, review items, golden records.
-    Returns the review items and conflicts made, and the state the batch leaves."""
+    Returns the review items and conflicts made, the state the batch leaves and what it
+    appended to the index."""
 
     n = len(probes.rids)
     stamp = project.now()
+    first_rid = state.next_rid
     with queue.file.transaction() as tx:
         project.pause_for_tests()
         run_number = int(project.read_meta(tx, "runs") or 0)
@@ -747,7 +750,7 @@ def _write_batch(
             "INSERT INTO store_keys SELECT lookup, rid, md5_number_upper(lookup) FROM new_keys",
         )
         tx.unregister("new_keys")
-        _update_counts(tx, derived, scorer)
+        count_hashes, count_deltas = _update_counts(tx, derived, scorer)
         # The entity mapping of the project file.
         tx.register(
             "new_mapping",
@@ -784,7 +787,7 @@ def _write_batch(
             totals=_new_totals(state.totals, derived, scorer),
         )
         _write_state(tx, state)
-    return review_count, n_conflicts, state
+    return review_count, n_conflicts, state, Appended(first_rid, count_hashes, count_deltas)
 
 
 def _write_state(tx: duckdb.DuckDBPyConnection, state: StoreState) -> None:
@@ -827,8 +830,11 @@ def _new_totals(totals: Mapping[str, int], derived: pd.DataFrame, scorer: Any) -
     return out
 
 
-def _update_counts(tx: duckdb.DuckDBPyConnection, derived: pd.DataFrame, scorer: Any) -> None:
-    """Term-frequency counts and shared-number counts follow the new records."""
+def _update_counts(
+    tx: duckdb.DuckDBPyConnection, derived: pd.DataFrame, scorer: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Term-frequency counts and shared-number counts follow the new records. Returns the
+    hashes of the lookups whose counts changed, and by how much."""
     parts = []
     for column in scorer.tf_columns:
         if column in derived.columns:
@@ -861,16 +867,22 @@ def _update_counts(tx: duckdb.DuckDBPyConnection, derived: pd.DataFrame, scorer:
             parts.append(("pc:" + fresh["e164"]).value_counts())
             parts.append(pd.Series(1, index="pn:" + fresh["e164"] + "|" + fresh["name_key"]))
     if not parts:
-        return
+        return np.array([], dtype=np.uint64), np.array([], dtype=np.int64)
     counts = pd.concat(parts)
     counts = counts.groupby(level=0).sum()
     tx.register("count_updates", pd.DataFrame({"lookup": counts.index, "n": counts.to_numpy()}))
-    run(
-        tx,
-        "INSERT INTO store_counts SELECT lookup, n, md5_number_upper(lookup) FROM count_updates "
-        "ON CONFLICT (lookup) DO UPDATE SET n = store_counts.n + excluded.n",
-    )
-    tx.unregister("count_updates")
+    try:
+        run(
+            tx,
+            "INSERT INTO store_counts SELECT lookup, n, md5_number_upper(lookup) "
+            "FROM count_updates ON CONFLICT (lookup) DO UPDATE SET n = store_counts.n + excluded.n",
+        )
+        hashes = tx.execute(
+            "SELECT md5_number_upper(lookup) AS h, n FROM count_updates"
+        ).fetchnumpy()
+    finally:
+        tx.unregister("count_updates")
+    return np.asarray(hashes["h"], dtype=np.uint64), np.asarray(hashes["n"], dtype=np.int64)
 
 
 def _insert_review_items(
