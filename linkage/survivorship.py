@@ -29,6 +29,7 @@ union          every distinct value, as a list (standardized form where there is
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,8 @@ import pyarrow as pa
 from linkage import _memory
 from linkage._sql import quote, run
 from linkage.errors import ConfigError
+
+logger = logging.getLogger("linkage")
 
 RULES = (
     "most_recent",
@@ -274,20 +277,7 @@ def build(
         singles.append(f"{value} AS {quote(column)}")
         chosen_columns.append(column)
     golden_multi = f"{prefix}_golden_wide"
-    # DuckDB cannot spill the states of list() and arg_max(): group the entities in as
-    # many passes as the memory limit needs (one below about a million records).
-    passes = _passes(con, multi)
-    for part in range(passes):
-        into = (
-            f"CREATE OR REPLACE TEMP TABLE {golden_multi} AS"
-            if part == 0
-            else f"INSERT INTO {golden_multi}"
-        )
-        where = f" WHERE hash(entity_id) % {passes} = {part}" if passes > 1 else ""
-        run(
-            con,
-            f"{into} SELECT {', '.join(aggregates)} FROM {multi}{where} GROUP BY entity_id",
-        )
+    _aggregate(con, f"SELECT {', '.join(aggregates)} FROM {multi}", multi, golden_multi)
     golden = f"{prefix}_golden"
     from_columns = [quote(c + "__from") for c in chosen_columns]
     exclude = f" EXCLUDE ({', '.join(from_columns)})" if from_columns else ""
@@ -418,6 +408,50 @@ _WIDTHS = {
 #: Measured on a million generated leads in pairs: 1,500 ran out of 400 MB in 4 passes,
 #: 6,000 did not (16 passes); under 1.5 GB its 5 passes took 12 s where one took 17.
 _BYTES_PER_MEMBER = 6000
+
+
+#: Most passes the aggregation is tried in before it gives up on the memory limit.
+_MAX_PASSES = 1024
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, select: str, members: str, into: str) -> None:
+    """``CREATE TABLE into AS <select> GROUP BY entity_id``, over ``members``.
+
+    DuckDB cannot spill the states of list() and arg_max(): the entities are grouped in
+    as many passes as the memory limit needs (one below about a million records), and in
+    twice as many while DuckDB runs out of memory all the same (what else the connection
+    holds takes part of the limit: at five million leads, a run's own tables did).
+    Outside a transaction only: inside one, the first failure ends it."""
+    passes = _passes(con, members)
+    while True:
+        try:
+            for part in range(passes):
+                start = (
+                    f"CREATE OR REPLACE TEMP TABLE {into} AS"
+                    if part == 0
+                    else (f"INSERT INTO {into}")
+                )
+                where = f" WHERE hash(entity_id) % {passes} = {part}" if passes > 1 else ""
+                run(con, f"{start} {select}{where} GROUP BY entity_id")
+            return
+        except duckdb.OutOfMemoryException as exc:
+            try:
+                limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            except duckdb.Error:
+                raise exc from None  # the failure ended a transaction: nothing to retry in
+            if passes * 2 > _MAX_PASSES:
+                raise ConfigError(
+                    f"golden records ran out of DuckDB's memory limit ({limit}) even in "
+                    f"{passes} passes: raise memory_limit (link(..., memory_limit=...), the "
+                    f"CLI's --memory-limit or LINKAGE_MEMORY_LIMIT). DuckDB said: {exc}"
+                ) from exc
+            logger.info(
+                "golden records: out of memory (limit %s) in %d pass(es); trying %d",
+                limit,
+                passes,
+                passes * 2,
+            )
+            passes *= 2
 
 
 def _passes(con: duckdb.DuckDBPyConnection, members: str) -> int:

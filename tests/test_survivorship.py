@@ -324,6 +324,56 @@ def test_golden_records_built_in_passes_equal_one_pass(linked, monkeypatch) -> N
     pd.testing.assert_frame_equal(*lineage)
 
 
+def _wide_members(memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """150,000 records in pairs, six long text fields each, on a connection of that limit
+    (one pass over them needs well over 100 MB)."""
+    from linkage import _memory
+
+    n = 150_000
+    rng = np.random.default_rng(3)
+
+    def text(prefix: str) -> list[str]:
+        return [f"{prefix}-{x:012d}-{x * 7:015d}-{x * 13:016d}" for x in rng.integers(0, 10**12, n)]
+
+    frame = pd.DataFrame(
+        {
+            "rid": np.arange(n),
+            "entity_id": [f"e{i // 2}" for i in range(n)],
+            "source_dataset": "records",
+            "record_id": [f"r{i}" for i in range(n)],
+            **{role: text(role) for role in ROLES if role != "updated_at"},
+            "updated_at": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 1000, n), unit="D"),
+        }
+    )
+    con = _memory.connect(memory_limit)
+    con.register("frame", frame)
+    con.execute("CREATE TABLE members AS SELECT * FROM frame")
+    con.unregister("frame")
+    return con
+
+
+def test_golden_records_out_of_memory_try_again_in_more_passes(monkeypatch, caplog) -> None:
+    # What else a connection holds shares its memory limit: when the estimate of passes
+    # proves too few, DuckDB runs out of memory and the passes double until the entities
+    # fit, with the answer of one pass under a roomy limit.
+    roomy = _wide_members("1GB")
+    assert survivorship._passes(roomy, "members") == 1
+    expected = survivorship.build(roomy, "members", ROLES).golden_frame(roomy)
+
+    monkeypatch.setattr(survivorship, "_BYTES_PER_MEMBER", 1)  # guess one pass
+    tight = _wide_members("100MB")
+    with caplog.at_level("INFO", logger="linkage"):
+        tables = survivorship.build(tight, "members", ROLES)
+    assert "out of memory (limit 95.3 MiB) in 1 pass(es); trying 2" in caplog.text
+    pd.testing.assert_frame_equal(tables.golden_frame(tight), expected)
+
+    # and past the most passes it tries, it says which setting to raise
+    monkeypatch.setattr(survivorship, "_MAX_PASSES", 1)
+    with pytest.raises(ConfigError, match="raise memory_limit"):
+        survivorship.build(tight, "members", ROLES)
+
+
 def test_result_lineage_holds_every_value_and_the_merge_log(linked, sample) -> None:
     fields = linked.lineage.fields
     found = set(zip(fields["record_id"], fields["field"], fields["value"]))
