@@ -277,20 +277,24 @@ def build(
         singles.append(f"{value} AS {quote(column)}")
         chosen_columns.append(column)
     golden_multi = f"{prefix}_golden_wide"
-    _aggregate(con, f"SELECT {', '.join(aggregates)} FROM {multi}", multi, golden_multi)
     golden = f"{prefix}_golden"
     from_columns = [quote(c + "__from") for c in chosen_columns]
     exclude = f" EXCLUDE ({', '.join(from_columns)})" if from_columns else ""
-    run(
+    _in_passes(
         con,
-        f"""
-        CREATE OR REPLACE TABLE {golden} AS
-        SELECT * FROM (
-            SELECT *{exclude} FROM {golden_multi}
-            UNION ALL BY NAME
-            SELECT {", ".join(singles)} FROM {base} WHERE _size = 1
-        ) ORDER BY entity_id
-        """,
+        base,
+        [
+            (
+                f"TEMP TABLE {golden_multi}",
+                f"SELECT {', '.join(aggregates)} FROM {multi} WHERE {{part}} GROUP BY entity_id",
+            ),
+            (
+                f"TABLE {golden}",
+                f"SELECT * FROM (SELECT *{exclude} FROM {golden_multi} WHERE {{part}} "
+                f"UNION ALL BY NAME SELECT {', '.join(singles)} FROM {base} "
+                "WHERE _size = 1 AND {part}) ORDER BY entity_id",
+            ),
+        ],
     )
 
     lineage = f"{prefix}_lineage"
@@ -410,29 +414,39 @@ _WIDTHS = {
 _BYTES_PER_MEMBER = 6000
 
 
-#: Most passes the aggregation is tried in before it gives up on the memory limit.
+#: Most passes the golden records are tried in before they give up on the memory limit.
 _MAX_PASSES = 1024
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, select: str, members: str, into: str) -> None:
-    """``CREATE TABLE into AS <select> GROUP BY entity_id``, over ``members``.
+def _in_passes(
+    con: duckdb.DuckDBPyConnection, base: str, tables: Sequence[tuple[str, str]]
+) -> None:
+    """Create ``tables`` (``("[TEMP] TABLE name", "SELECT ... {part} ...")``, in order)
+    over the entities of ``base`` in passes, each over one range of entity ids (``{part}``
+    filters a select to it), appending to the tables the first pass creates: a table
+    sorted by entity within each pass is sorted whole.
 
-    DuckDB cannot spill the states of list() and arg_max(): the entities are grouped in
-    as many passes as the memory limit needs (one below about a million records), and in
-    twice as many while DuckDB runs out of memory all the same (what else the connection
-    holds takes part of the limit: at five million leads, a run's own tables did).
-    Outside a transaction only: inside one, the first failure ends it."""
-    passes = _passes(con, members)
+    DuckDB cannot spill the states of list() and arg_max(), and sorting rows that hold
+    lists runs out of memory before it spills: as many passes as the memory limit needs
+    (one below about a million records), and twice as many while DuckDB runs out of
+    memory all the same (what else the connection holds takes part of the limit: at five
+    million leads, a run's own tables did). Outside a transaction only: inside one, the
+    first failure ends it."""
+    passes = _passes(con, base)
     while True:
+        ranges = _entity_ranges(con, base, passes)
         try:
-            for part in range(passes):
-                start = (
-                    f"CREATE OR REPLACE TEMP TABLE {into} AS"
-                    if part == 0
-                    else (f"INSERT INTO {into}")
-                )
-                where = f" WHERE hash(entity_id) % {passes} = {part}" if passes > 1 else ""
-                run(con, f"{start} {select}{where} GROUP BY entity_id")
+            for number, (low, high) in enumerate(ranges):
+                conditions = [f"entity_id >= {_text(low)}"] if low is not None else []
+                if high is not None:
+                    conditions.append(f"entity_id < {_text(high)}")
+                part = " AND ".join(conditions) or "TRUE"
+                for table, select in tables:
+                    select = select.replace("{part}", part)
+                    if number == 0:
+                        run(con, f"CREATE OR REPLACE {table} AS {select}")
+                    else:
+                        run(con, f"INSERT INTO {table.split()[-1]} {select}")
             return
         except duckdb.OutOfMemoryException as exc:
             try:
@@ -454,9 +468,34 @@ def _aggregate(con: duckdb.DuckDBPyConnection, select: str, members: str, into: 
             passes *= 2
 
 
+def _entity_ranges(
+    con: duckdb.DuckDBPyConnection, base: str, passes: int
+) -> list[tuple[str | None, str | None]]:
+    """``passes`` ranges ``[low, high)`` of the entity ids of ``base`` (None: open), of
+    about as many records each, from a sample (fewer when the ids are few)."""
+    if passes <= 1:
+        return [(None, None)]
+    sample = sorted(
+        {
+            r[0]
+            for r in con.execute(
+                f"SELECT entity_id FROM {base} USING SAMPLE reservoir({200 * passes} ROWS) "
+                "REPEATABLE (7)"
+            ).fetchall()
+        }
+    )
+    bounds = sorted({sample[len(sample) * k // passes] for k in range(1, passes)} - {sample[0]})
+    return list(zip([None, *bounds], [*bounds, None], strict=True))
+
+
+def _text(value: str) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _passes(con: duckdb.DuckDBPyConnection, members: str) -> int:
-    """How many passes the golden-record aggregation of ``members`` needs to stay within
-    the connection's memory limit."""
+    """How many passes the golden records of ``members`` need to stay within the
+    connection's memory limit (a first guess: see :func:`_in_passes`)."""
     rows = int(con.execute(f"SELECT count(*) FROM {members}").fetchall()[0][0])
     setting = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     try:
