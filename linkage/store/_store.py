@@ -1104,22 +1104,15 @@ class RecordStore:
         if lookups.empty:
             return pd.DataFrame({"probe": [], "rid": []})
         values = lookups["lookup"].unique().tolist()
-        if len(values) <= 64:
-            # A handful of keys: index lookups (an IN list on the indexed column).
-            placeholders = ", ".join("?" for _ in values)
-            rows = con.execute(
-                f"SELECT lookup, rid FROM store_keys WHERE lookup IN ({placeholders})", values
-            ).fetchnumpy()
-            found = pd.DataFrame({"lookup": rows["lookup"], "rid": rows["rid"]})
-        else:
-            con.register("probe_lookups", pd.DataFrame({"lookup": values}))
-            found = con.execute(
-                "SELECT k.lookup, k.rid FROM store_keys k SEMI JOIN probe_lookups p USING (lookup)"
-            ).df()
-            con.unregister("probe_lookups")
-        # A record another thread's write committed after this check's view was read is
-        # not in the view's index: leave it to the next check.
-        found = found[found["rid"].to_numpy() < self._state.next_rid]
+        # The keys held in memory, as a check finds them (a record another thread's write
+        # committed after this view was read is not there: the next check finds it).
+        hits = self._index().keys.get(values)
+        found = pd.DataFrame(
+            {
+                "lookup": pd.array([h[0] for h in hits], dtype=object),
+                "rid": np.array([h[1] for h in hits], dtype=np.int64),
+            }
+        )
         # A key shared by more records than the block limit is not used, as in link.
         sizes = found.groupby("lookup")["rid"].transform("size")
         found = found[sizes < self._state.max_block_size]
