@@ -553,14 +553,10 @@ class Scorer:
         if not (pairs and self.shared_phones):
             pairs = "SELECT NULL::VARCHAR AS number, NULL::VARCHAR AS name LIMIT 0"
         ctes.append(f"pairs AS (SELECT DISTINCT number, name FROM ({pairs}))")
-        # Counts found by the lookup's hash, as the in-memory index finds them for a
-        # check: a join on the text would read every lookup of the store (a second at a
-        # million records), the hash column costs a tenth of that.
         ctes.append(
-            "counted AS (SELECT w.lookup, c.n FROM (SELECT lookup, "
-            "md5_number_upper(lookup) AS lookup_hash FROM (SELECT lookup FROM vals UNION "
-            "SELECT 'pn:' || number || '|' || name FROM pairs)) w "
-            "JOIN store_counts c USING (lookup_hash))"
+            "counted AS (SELECT lookup, n FROM store_counts SEMI JOIN ("
+            "SELECT lookup FROM vals UNION "
+            "SELECT 'pn:' || number || '|' || name FROM pairs) w USING (lookup))"
         )
         ctes.append(
             "added AS (SELECT p.number, count(*) AS n FROM pairs p LEFT JOIN counted c "
