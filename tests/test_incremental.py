@@ -58,7 +58,7 @@ def test_a_pair_scores_exactly_as_in_link(template, store) -> None:
     con, scorer = store._cursor(), store._scorer()
     work, ids = store._role_frame(sample, None, require_ids=False)
     probes = store._prepare(con, work, ids, scorer, known_ids=True)
-    pairs = store._candidate_pairs(con, probes, exclude_self=True)
+    pairs = store._candidate_pairs(probes, exclude_self=True)
     scored = store._score(con, scorer, probes, pairs)
     link_pairs = result.connection.execute(
         f"SELECT rid_l, rid_r, match_weight, decision FROM {result.pairs_table}"
@@ -156,7 +156,7 @@ def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store) ->
     con, scorer = store._cursor(), store._scorer()
     work, ids = store._role_frame(fresh, None, require_ids=False)
     probes = store._prepare(con, work, ids, scorer)
-    pairs = store._candidate_pairs(con, probes, exclude_self=False)
+    pairs = store._candidate_pairs(probes, exclude_self=False)
     stored_rids = np.unique(pairs["rid"].to_numpy(np.int64))
     payloads = probes.payload_list(scorer.payload_columns)
     names = probes.derived["person_name_key"].tolist()

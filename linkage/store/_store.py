@@ -793,7 +793,7 @@ class RecordStore:
             scorer = self._scorer()
             work, ids = self._role_frame(frame, roles, require_ids=False)
             probes = self._prepare(con, work, ids, scorer, known_ids=exclude_self)
-            pairs = self._candidate_pairs(con, probes, exclude_self=exclude_self)
+            pairs = self._candidate_pairs(probes, exclude_self=exclude_self)
             scored = self._score(con, scorer, probes, pairs)
             return self._by_entity(con, probes, scored, all_candidates)
 
@@ -1096,9 +1096,7 @@ class RecordStore:
             block_keys=probe_keys,
         )
 
-    def _candidate_pairs(
-        self, con: duckdb.DuckDBPyConnection, probes: Probes, *, exclude_self: bool
-    ) -> pd.DataFrame:
+    def _candidate_pairs(self, probes: Probes, *, exclude_self: bool) -> pd.DataFrame:
         """(probe position, store rid) pairs sharing a blocking key."""
         lookups = probes.block_keys
         if lookups.empty:

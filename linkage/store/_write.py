@@ -419,7 +419,7 @@ def add_batch(
     with timer(timings, "candidates"):
         probes = store._prepare(con, work, ids, scorer, derived=derived)
         probes.keys = keys
-        pairs, batch_pairs = _all_pairs(store, con, probes, state.max_block_size)
+        pairs, batch_pairs = _all_pairs(store, probes, state.max_block_size)
     with timer(timings, "score"):
         scored = store._score(con, scorer, probes, pairs, batch_pairs)
         # As link does: pairs inside each group that auto-merge links would form, which
@@ -453,10 +453,10 @@ def add_batch(
 
 
 def _all_pairs(
-    store: RecordStore, con: duckdb.DuckDBPyConnection, probes: Any, max_block_size: int
+    store: RecordStore, probes: Any, max_block_size: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs with the store and pairs within the batch, sharing a blocking key."""
-    pairs = store._candidate_pairs(con, probes, exclude_self=False)
+    pairs = store._candidate_pairs(probes, exclude_self=False)
     keys = probes.block_keys
     counts = keys.groupby("lookup")["probe"].transform("size")
     keys = keys[counts < max_block_size]
