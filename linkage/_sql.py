@@ -20,3 +20,9 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None =
 def quote(identifier: str) -> str:
     """Quote an identifier for DuckDB SQL (doubling embedded quotes)."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A string literal for DuckDB SQL (doubling embedded quotes), for values that cannot
+    be parameters (a statement built once and run in parts)."""
+    return "'" + text.replace("'", "''") + "'"

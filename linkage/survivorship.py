@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage import _memory
-from linkage._sql import quote, run
+from linkage._sql import literal, quote, run
 from linkage.errors import ConfigError
 
 logger = logging.getLogger("linkage")
@@ -437,9 +437,9 @@ def _in_passes(
         ranges = _entity_ranges(con, base, passes)
         try:
             for number, (low, high) in enumerate(ranges):
-                conditions = [f"entity_id >= {_text(low)}"] if low is not None else []
+                conditions = [f"entity_id >= {literal(low)}"] if low is not None else []
                 if high is not None:
-                    conditions.append(f"entity_id < {_text(high)}")
+                    conditions.append(f"entity_id < {literal(high)}")
                 part = " AND ".join(conditions) or "TRUE"
                 for table, select in tables:
                     select = select.replace("{part}", part)
@@ -486,11 +486,6 @@ def _entity_ranges(
     )
     bounds = sorted({sample[len(sample) * k // passes] for k in range(1, passes)} - {sample[0]})
     return list(zip([None, *bounds], [*bounds, None], strict=True))
-
-
-def _text(value: str) -> str:
-    """``value`` as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _passes(con: duckdb.DuckDBPyConnection, members: str) -> int:
