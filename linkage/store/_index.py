@@ -105,15 +105,8 @@ class MemoryIndex:
         old_hashes, old_values = self.hashes, self.values
         if replace and len(hashes) and len(old_hashes):
             unique = np.unique(hashes)
-            low = np.searchsorted(old_hashes, unique, "left")
-            lengths = np.searchsorted(old_hashes, unique, "right") - low
-            if lengths.any():
-                ends = np.cumsum(lengths)
-                drop = (
-                    np.repeat(low, lengths)
-                    + np.arange(int(ends[-1]))
-                    - np.repeat(ends - lengths, lengths)
-                )
+            drop = _positions(old_hashes, unique)
+            if len(drop):
                 keep = np.ones(len(old_hashes), dtype=bool)
                 keep[drop] = False
                 old_hashes, old_values = old_hashes[keep], old_values[keep]
@@ -301,13 +294,7 @@ class HeldRows:
         parts = [pa.Table.from_pylist(changed, schema=self.table.schema)] if changed else []
         if looked:
             wanted = np.array([_hash(k) for k in looked], dtype=np.uint64)
-            low = np.searchsorted(self.hashes, wanted, "left")
-            lengths = np.searchsorted(self.hashes, wanted, "right") - low
-            ends = np.cumsum(lengths)
-            total = int(ends[-1]) if len(ends) else 0
-            positions = (
-                np.repeat(low, lengths) + np.arange(total) - np.repeat(ends - lengths, lengths)
-            )
+            positions = _positions(self.hashes, wanted)
             found = self.table.take(pa.array(positions, type=pa.int64()))
             column = found.column(self.key_column)
             # a hash may collide: keep the rows of the keys asked for
@@ -346,6 +333,16 @@ class HeldRows:
     def nbytes(self) -> int:
         """Bytes of the table held (the rows changed since are not counted)."""
         return int(self.table.nbytes + self.hashes.nbytes)
+
+
+def _positions(sorted_hashes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Every position of ``sorted_hashes`` that holds one of ``wanted`` (in the order of
+    ``wanted``), without a Python loop over them."""
+    low = np.searchsorted(sorted_hashes, wanted, "left")
+    lengths = np.searchsorted(sorted_hashes, wanted, "right") - low
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.repeat(low, lengths) + np.arange(total) - np.repeat(ends - lengths, lengths)
 
 
 def _hash_sql(key: str) -> str:
