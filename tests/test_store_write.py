@@ -14,6 +14,7 @@ import pytest
 
 import linkage
 from linkage import InputError, StoreError
+from linkage._sql import quote
 from linkage.datasets import generate_leads
 from linkage.evaluation import clustered_accuracy
 
@@ -406,6 +407,57 @@ def test_shared_number_counts_follow_edits(store) -> None:
     store.edit("SW1", {"phone": "0571-88776655"})
     store.edit("SW2", {"phone": "0571-88776655"})
     assert weight() == pytest.approx(shared, abs=1e-9)  # a switchboard again
+
+
+def _counts_held(store: linkage.RecordStore) -> dict[str, int]:
+    rows = store._cursor().execute("SELECT lookup, n FROM store_counts WHERE n <> 0").fetchall()
+    held = dict(rows)
+    assert len(held) == len(rows), "a lookup has two rows"
+    return held
+
+
+def _counts_recomputed(store: linkage.RecordStore) -> dict[str, int]:
+    """What the counts must be, from the stored records themselves."""
+    con = store._cursor()
+    expected: dict[str, int] = {}
+    for column in store._scorer().tf_columns:
+        expected.update(
+            con.execute(
+                f"SELECT ? || CAST({quote(column)} AS VARCHAR), count(*) FROM store_records "
+                f"WHERE {quote(column)} IS NOT NULL GROUP BY ALL",
+                [f"tf:{column}="],
+            ).fetchall()
+        )
+    expected.update(
+        con.execute(
+            "SELECT 'pc:' || e164, count(*) FROM store_phone_names GROUP BY e164"
+        ).fetchall()
+    )
+    expected.update(
+        con.execute("SELECT 'pn:' || e164 || '|' || name_key, 1 FROM store_phone_names").fetchall()
+    )
+    return expected
+
+
+@pytest.mark.parametrize("built_by", ["this version", "a version with indexes"])
+def test_counts_follow_imports_and_edits(leads, store, built_by) -> None:
+    # Counts are added to without an upsert (no unique index): after imports of many
+    # lookups and of a few, and edits that move a value and a number, each lookup has one
+    # row and the counts are those of the stored records. A store an older version built,
+    # with its ART indexes, loses them at its first write and counts the same.
+    con = store._cursor()
+    if built_by == "a version with indexes":
+        con.execute("CREATE UNIQUE INDEX store_counts_lookup ON store_counts (lookup)")
+        con.execute("CREATE INDEX store_golden_entity ON store_golden (entity_id)")
+    assert _counts_held(store) == _counts_recomputed(store)
+    store.add(leads.iloc[N_STORED:].drop(columns=TRUTH))
+    store.add(pd.DataFrame([{"lead_id": "ONE", "name": "欧阳娜娜", "phone": "0571-88776655"}]))
+    store.edit("ONE", {"name": "司马相如", "city": "杭州市"})
+    store.edit("WA", {"phone": "0571-88776655", "company": "天成食品有限公司"})
+    assert con.execute("SELECT count(*) FROM duckdb_indexes()").fetchall() == [(0,)]
+    held = _counts_held(store)
+    assert held == _counts_recomputed(store)
+    assert held["pc:+8657188776655"] == 2  # two names on the number now
 
 
 # -- retrain ----------------------------------------------------------------------------------

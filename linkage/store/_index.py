@@ -25,8 +25,8 @@ logger = logging.getLogger("linkage")
 
 class MemoryIndex:
     """``lookup -> values`` of a store table, as arrays sorted by the lookup's hash
-    (``md5_number_upper``, the same in DuckDB and here): the ART index on disk is loaded
-    lazily and costs milliseconds per random key, these cost microseconds."""
+    (``md5_number_upper``, the same in DuckDB and here): a point query on the file costs
+    milliseconds per random key, these cost microseconds."""
 
     def __init__(
         self,

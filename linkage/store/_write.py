@@ -29,7 +29,7 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.run import link
-from linkage.store._index import Appended
+from linkage.store._index import Appended, lookup_hash
 from linkage.store._records import (
     STORE_FORMAT_VERSION,
     AddResult,
@@ -203,11 +203,10 @@ def build_store(
                     run(
                         tx, f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [files[table]]
                     )
-                # The upsert of counts needs its unique index. No other: checks find
-                # keys, records and golden records in memory, and DuckDB writes each
-                # index whole at every checkpoint (1.7 of an import's 2.1 s at commit,
-                # at a million records); a point query without one scans a column.
-                run(tx, "CREATE UNIQUE INDEX store_counts_lookup ON store_counts (lookup)")
+                # No ART index: checks find keys, records and golden records in memory,
+                # and DuckDB writes each index whole at every checkpoint (2.1 s of an
+                # import's commit at a million records, with five). Counts are found by
+                # their hash's zone maps (the table is sorted by it).
                 meta = {
                     "store_format_version": str(STORE_FORMAT_VERSION),
                     "store_object": object_name,
@@ -662,6 +661,7 @@ def _write_batch(
     first_rid = state.next_rid
     with queue.file.transaction() as tx:
         project.pause_for_tests()
+        _drop_old_indexes(tx)
         run_number = int(project.read_meta(tx, "runs") or 0)
         # Entity ids for new clusters: the first record's key (suffixed when issued before).
         entity = plan["entity_id"].copy()
@@ -790,6 +790,26 @@ def _write_batch(
     return review_count, n_conflicts, state, Appended(first_rid, count_hashes, count_deltas)
 
 
+# ART indexes that stores built by older versions of linkage hold: nothing reads them
+# any more, and DuckDB rewrites each whole at every checkpoint (a second of each import's
+# commit at a million records).
+_OLD_INDEXES = (
+    "store_lookup_rid",
+    "store_lookup_key",
+    "store_keys_lookup",
+    "store_counts_lookup",
+    "store_golden_entity",
+)
+
+
+def _drop_old_indexes(tx: duckdb.DuckDBPyConnection) -> None:
+    """Drop the indexes of :data:`_OLD_INDEXES` a store still has, in the caller's write."""
+    names = {r[0] for r in tx.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    for name in _OLD_INDEXES:
+        if name in names:
+            run(tx, f"DROP INDEX {quote(name)}")
+
+
 def _write_state(tx: duckdb.DuckDBPyConnection, state: StoreState) -> None:
     """The counters of the state in the file's metadata (the rest never changes after
     the build, or is written where it changes: the model version)."""
@@ -870,19 +890,68 @@ def _update_counts(
         return np.array([], dtype=np.uint64), np.array([], dtype=np.int64)
     counts = pd.concat(parts)
     counts = counts.groupby(level=0).sum()
-    tx.register("count_updates", pd.DataFrame({"lookup": counts.index, "n": counts.to_numpy()}))
+    return _add_counts(tx, pd.DataFrame({"lookup": counts.index, "n": counts.to_numpy()}))
+
+
+def _add_counts(
+    tx: duckdb.DuckDBPyConnection, deltas: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add ``deltas`` (``lookup``, ``n``; one row per lookup) to ``store_counts``, inserting
+    the lookups it lacks. Returns the lookups' hashes and their deltas.
+
+    An UPDATE, then an INSERT of the rest, rather than an upsert: an upsert needs a unique
+    index, which DuckDB writes whole at every checkpoint (0.9 s of an import's commit at a
+    million records). An import joins on the hash column; an edit's few lookups each find
+    their row by the hash's zone maps (the table is built sorted by it)."""
+    if len(deltas) <= _FEW_COUNTS:
+        hashes, amounts = [], []
+        for lookup, n in zip(deltas["lookup"].tolist(), deltas["n"].tolist()):
+            h, n = lookup_hash(lookup), int(n)
+            changed = tx.execute(
+                "UPDATE store_counts SET n = n + ? WHERE lookup_hash = ? AND lookup = ?",
+                [n, h, lookup],
+            ).fetchall()[0][0]
+            if not changed:
+                run(tx, "INSERT INTO store_counts VALUES (?, ?, ?)", [lookup, n, h])
+            hashes.append(h)
+            amounts.append(n)
+        return np.array(hashes, dtype=np.uint64), np.array(amounts, dtype=np.int64)
+    tx.register("count_deltas_frame", deltas)
     try:
         run(
             tx,
-            "INSERT INTO store_counts SELECT lookup, n, md5_number_upper(lookup) "
-            "FROM count_updates ON CONFLICT (lookup) DO UPDATE SET n = store_counts.n + excluded.n",
+            "CREATE OR REPLACE TEMP TABLE count_deltas AS SELECT lookup, "
+            "CAST(n AS BIGINT) AS n, md5_number_upper(lookup) AS h FROM count_deltas_frame",
         )
-        hashes = tx.execute(
-            "SELECT md5_number_upper(lookup) AS h, n FROM count_updates"
-        ).fetchnumpy()
+        run(
+            tx,
+            "UPDATE store_counts c SET n = c.n + d.n FROM count_deltas d "
+            "WHERE c.lookup_hash = d.h AND c.lookup = d.lookup",
+        )
+        run(
+            tx,
+            "INSERT INTO store_counts SELECT d.lookup, d.n, d.h FROM count_deltas d "
+            "WHERE NOT EXISTS (SELECT 1 FROM store_counts c "
+            "WHERE c.lookup_hash = d.h AND c.lookup = d.lookup)",
+        )
+        hashes = tx.execute("SELECT h, n FROM count_deltas").fetchnumpy()
+        run(tx, "DROP TABLE count_deltas")
     finally:
-        tx.unregister("count_updates")
+        tx.unregister("count_deltas_frame")
     return np.asarray(hashes["h"], dtype=np.uint64), np.asarray(hashes["n"], dtype=np.int64)
+
+
+# Up to this many lookups, each is updated on its own (found by zone maps); more are joined.
+_FEW_COUNTS = 16
+
+
+def _set_count(tx: duckdb.DuckDBPyConnection, lookup: str, expression: str) -> None:
+    """``n = <expression>`` on one lookup's count (a row found by its hash's zone maps)."""
+    run(
+        tx,
+        f"UPDATE store_counts SET n = {expression} WHERE lookup_hash = ? AND lookup = ?",
+        [lookup_hash(lookup), lookup],
+    )
 
 
 def _insert_review_items(
@@ -1025,6 +1094,7 @@ def edit_record(
     rid = int(row["rid"])
     probes = store._prepare(con, work, ids, scorer, known_ids=True, derived=derived)
     with store.queue.file.transaction() as tx:
+        _drop_old_indexes(tx)
         sets = {f"raw_{r}": _text(v) for r, v in raw.items() if f"raw_{r}" in found.columns}
         stored = _storable(derived).iloc[0].to_dict()
         for column, value in stored.items():
@@ -1096,15 +1166,10 @@ def _adjust_tf(
         if old == new:
             continue
         if old is not None:
-            run(tx, "UPDATE store_counts SET n = n - 1 WHERE lookup = ?", [f"tf:{column}={old}"])
+            _set_count(tx, f"tf:{column}={old}", "n - 1")
             totals[column] = int(totals.get(column, 0)) - 1
         if new is not None:
-            run(
-                tx,
-                "INSERT INTO store_counts VALUES (?, 1, md5_number_upper(?)) ON CONFLICT "
-                "(lookup) DO UPDATE SET n = store_counts.n + 1",
-                [f"tf:{column}={new}", f"tf:{column}={new}"],
-            )
+            _add_counts(tx, pd.DataFrame({"lookup": [f"tf:{column}={new}"], "n": [1]}))
             totals[column] = int(totals.get(column, 0)) + 1
     return totals
 
@@ -1143,17 +1208,13 @@ def _adjust_phone_names(
             ).fetchall()[0][0]
         )
 
-    upsert = (
-        "INSERT INTO store_counts VALUES (?, ?, md5_number_upper(?)) ON CONFLICT (lookup) "
-        "DO UPDATE SET n = store_counts.n + excluded.n"
-    )
     for number, name in sorted(old - new):
         if phones and not held_elsewhere(number, name):
             run(tx, "DELETE FROM store_phone_names WHERE e164 = ? AND name_key = ?", [number, name])
-            # Set to 0 rather than deleted: a deleted key cannot be inserted again in the
-            # same transaction under the unique index.
-            run(tx, "UPDATE store_counts SET n = 0 WHERE lookup = ?", [f"pn:{number}|{name}"])
-            run(tx, "UPDATE store_counts SET n = n - 1 WHERE lookup = ?", [f"pc:{number}"])
+            # Set to 0 rather than deleted: under the unique index of a store built by an
+            # older linkage a deleted key cannot come back within one transaction.
+            _set_count(tx, f"pn:{number}|{name}", "0")
+            _set_count(tx, f"pc:{number}", "n - 1")
     for number, name in sorted(new - old):
         known = tx.execute(
             "SELECT count(*) FROM store_phone_names WHERE e164 = ? AND name_key = ?",
@@ -1161,10 +1222,9 @@ def _adjust_phone_names(
         ).fetchall()[0][0]
         if not known:
             run(tx, "INSERT INTO store_phone_names VALUES (?, ?)", [number, name])
-            pn = f"pn:{number}|{name}"
-            run(tx, "INSERT INTO store_counts VALUES (?, 1, md5_number_upper(?)) ON CONFLICT "
-                "(lookup) DO UPDATE SET n = 1", [pn, pn])  # fmt: skip
-            run(tx, upsert, [f"pc:{number}", 1, f"pc:{number}"])
+            # A pair's count is 1 while the pair is held, 0 (or absent) otherwise.
+            pairs = [f"pn:{number}|{name}", f"pc:{number}"]
+            _add_counts(tx, pd.DataFrame({"lookup": pairs, "n": [1, 1]}))
 
 
 def retrain(
