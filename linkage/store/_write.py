@@ -918,21 +918,20 @@ def _add_counts(
         return np.array(hashes, dtype=np.uint64), np.array(amounts, dtype=np.int64)
     tx.register("count_deltas_frame", deltas)
     try:
+        # Which lookups the table holds, read before it changes (a scan after the UPDATE
+        # reads through the transaction's versions of the rows it changed).
         run(
             tx,
-            "CREATE OR REPLACE TEMP TABLE count_deltas AS SELECT lookup, "
-            "CAST(n AS BIGINT) AS n, md5_number_upper(lookup) AS h FROM count_deltas_frame",
+            "CREATE OR REPLACE TEMP TABLE count_deltas AS SELECT d.lookup, d.n, d.h, "
+            "c.lookup IS NOT NULL AS held FROM (SELECT lookup, CAST(n AS BIGINT) AS n, "
+            "md5_number_upper(lookup) AS h FROM count_deltas_frame) d "
+            "LEFT JOIN store_counts c ON c.lookup_hash = d.h AND c.lookup = d.lookup",
         )
+        run(tx, "INSERT INTO store_counts SELECT lookup, n, h FROM count_deltas WHERE NOT held")
         run(
             tx,
             "UPDATE store_counts c SET n = c.n + d.n FROM count_deltas d "
-            "WHERE c.lookup_hash = d.h AND c.lookup = d.lookup",
-        )
-        run(
-            tx,
-            "INSERT INTO store_counts SELECT d.lookup, d.n, d.h FROM count_deltas d "
-            "WHERE NOT EXISTS (SELECT 1 FROM store_counts c "
-            "WHERE c.lookup_hash = d.h AND c.lookup = d.lookup)",
+            "WHERE d.held AND c.lookup_hash = d.h AND c.lookup = d.lookup",
         )
         hashes = tx.execute("SELECT h, n FROM count_deltas").fetchnumpy()
         run(tx, "DROP TABLE count_deltas")
