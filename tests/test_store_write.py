@@ -223,7 +223,7 @@ def test_an_import_scores_stored_records_from_memory_as_from_the_file(
 
         def spy_score(self, con, left, right, _into=scored[source]):
             rows = score(self, con, left, right)
-            _into.extend(rows)
+            _into.extend(rows.itertuples(index=False, name=None))
             return rows
 
         monkeypatch.setattr(Scorer, "score", spy_score)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -202,6 +203,17 @@ class RecordTable:
         positions = np.minimum(np.searchsorted(self.rids, wanted), len(self.rids) - 1)
         return wanted[self.rids[positions] == wanted].tolist()
 
+    def members(self, entities: Sequence[str]) -> pd.DataFrame:
+        """``rid, entity_id`` of every stored record of these entities, by rid."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        wanted = pa.array(list(entities), type=pa.string())
+        inside = pc.is_in(self.entities.cast(pa.string()), value_set=wanted)
+        inside = inside.fill_null(False).to_numpy(zero_copy_only=False)
+        found = self.entities.filter(pa.array(inside)).to_pylist()
+        return pd.DataFrame({"rid": self.rids[inside], "entity_id": found})
+
     def get(self, rids: Sequence[int] | np.ndarray) -> tuple[list[Any], list[Any]]:
         """Record keys and entities of stored ``rids`` (each must be stored)."""
         import pyarrow as pa
@@ -237,12 +249,16 @@ class HeldRows:
         key_column: str,
         changed: dict[Any, dict[str, Any] | None],
         read: tuple[str, str],
+        by_int: list[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> None:
         self.hashes = hashes
         self.table = table
         self.key_column = key_column
         self.changed = changed
         self._read = read  # (select list, table): how to read rows again
+        # Integer keys (rids), sorted, and their rows' positions: made at the first take()
+        # and shared with the objects with_rows() makes (they hold the same table).
+        self._by_int: list[tuple[np.ndarray, np.ndarray]] = by_int if by_int is not None else []
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection, select: str, table: str, key: str) -> HeldRows:
@@ -292,7 +308,16 @@ class HeldRows:
             return None
         looked = [k for k in keys if k not in self.changed]
         parts = [pa.Table.from_pylist(changed, schema=self.table.schema)] if changed else []
-        if looked:
+        if looked and pa.types.is_integer(self.table.schema.field(self.key_column).type):
+            keys_sorted, order = self._int_positions()
+            if not len(keys_sorted):
+                return None
+            wanted = np.asarray(looked, dtype=np.int64)
+            at = np.minimum(np.searchsorted(keys_sorted, wanted), len(keys_sorted) - 1)
+            if not (keys_sorted[at] == wanted).all():
+                return None
+            parts.append(self.table.take(pa.array(order[at], type=pa.int64())))
+        elif looked:
             wanted = np.array([_hash(k) for k in looked], dtype=np.uint64)
             positions = _positions(self.hashes, wanted)
             found = self.table.take(pa.array(positions, type=pa.int64()))
@@ -305,6 +330,15 @@ class HeldRows:
         if not parts:
             return self.table.slice(0, 0)
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+    def _int_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table's integer keys sorted, and the position of each one's row."""
+        with _BY_INT_LOCK:
+            if not self._by_int:
+                keys = np.asarray(self.table.column(self.key_column).to_numpy(), dtype=np.int64)
+                order = np.argsort(keys, kind="stable")
+                self._by_int.append((keys[order], order))
+            return self._by_int[0]
 
     def with_rows(self, con: duckdb.DuckDBPyConnection, keys: Sequence[Any]) -> HeldRows:
         """This table with the rows of ``keys`` read again (after a write changed them;
@@ -327,12 +361,15 @@ class HeldRows:
             for values in result.fetchall():
                 row = dict(zip(names, values, strict=True))
                 changed[row[self.key_column]] = row
-        return HeldRows(self.hashes, self.table, self.key_column, changed, self._read)
+        return HeldRows(self.hashes, self.table, self.key_column, changed, self._read, self._by_int)
 
     @property
     def nbytes(self) -> int:
         """Bytes of the table held (the rows changed since are not counted)."""
         return int(self.table.nbytes + self.hashes.nbytes)
+
+
+_BY_INT_LOCK = threading.Lock()
 
 
 def _positions(sorted_hashes: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -611,9 +611,9 @@ class Scorer:
         con: duckdb.DuckDBPyConnection,
         left: Sequence[int] | np.ndarray,
         right: Sequence[int] | np.ndarray,
-    ) -> list[tuple[Any, ...]]:
-        """Scored and decided pairs of staged rows: ``(rid_l, rid_r, match_weight,
-        match_probability, decision, reason)``. The statement is prepared once per
+    ) -> pd.DataFrame:
+        """Scored and decided pairs of staged rows: ``rid_l, rid_r, match_weight,
+        match_probability, decision, reason``. The statement is prepared once per
         connection."""
         name = self._prepare(con)[0]
         run(con, "DELETE FROM linkage_check_pairs")
@@ -632,7 +632,7 @@ class Scorer:
                 "INSERT INTO linkage_check_pairs SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])",
                 [[int(x) for x in left], [int(x) for x in right]],
             )
-        return con.execute(f"EXECUTE {name}").fetchall()
+        return con.execute(f"EXECUTE {name}").df()
 
     def score_query(
         self, con: duckdb.DuckDBPyConnection, pairs_sql: str, params: Sequence[Any] = ()

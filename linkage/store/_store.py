@@ -1167,7 +1167,7 @@ class RecordStore:
                 "r": np.maximum(left, right).astype(np.int64),
             }
         ).drop_duplicates()
-        scored = pd.DataFrame(scorer.score(con, pair_frame["l"], pair_frame["r"]), columns=columns)
+        scored = scorer.score(con, pair_frame["l"], pair_frame["r"])[columns]
         # DuckDB returns rows in any order (threads): sort, so ties break the same every run.
         scored = scored.sort_values(["rid_l", "rid_r"], kind="stable", ignore_index=True)
         probe_set = set(probes.rids.tolist())

@@ -29,7 +29,7 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.run import link
-from linkage.store._index import Appended, lookup_hash
+from linkage.store._index import Appended, RecordTable, lookup_hash
 from linkage.store._records import (
     STORE_FORMAT_VERSION,
     AddResult,
@@ -423,7 +423,7 @@ def add_batch(
         scored = store._score(con, scorer, probes, pairs, batch_pairs)
         # As link does: pairs inside each group that auto-merge links would form, which
         # blocking never proposed, are scored too, to keep apart what they argue against.
-        group_store, group_batch = _group_pairs(con, probes, scored)
+        group_store, group_batch = _group_pairs(store._current().index.rows, probes, scored)
         evidence = store._score(con, scorer, probes, group_store, group_batch)
     with timer(timings, "cluster"):
         plan = _cluster_batch(scorer.model, probes, scored, evidence)
@@ -470,35 +470,29 @@ def _all_pairs(
 
 
 def _group_pairs(
-    con: duckdb.DuckDBPyConnection, probes: Any, scored: pd.DataFrame, max_group_size: int = 60
+    rows: RecordTable, probes: Any, scored: pd.DataFrame, max_group_size: int = 60
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Unscored pairs inside the groups auto-merge links would form: a new record with
-    every member of an entity it links to, and the records of a new group of 3 or more."""
+    every member of an entity it links to (``rows``: the stored records, in memory), and
+    the records of a new group of 3 or more."""
     empty = (pd.DataFrame({"probe": [], "rid": []}), pd.DataFrame({"a": [], "b": []}))
     auto = scored[scored["decision"] == "auto_merge"]
     if auto.empty:
         return empty
     position = pd.Series(np.arange(len(probes.rids)), index=probes.rids)
-    done = set(zip(scored["probe_rid"].tolist(), scored["other"].tolist()))
-    done |= {(b, a) for a, b in done}
     to_store = auto[auto["entity_id"].notna()]
     store_pairs = empty[0]
     if len(to_store):
-        con.register("linked_entities", pd.DataFrame({"entity_id": to_store["entity_id"].unique()}))
-        members = con.execute(
-            "SELECT rid, entity_id FROM store_lookup SEMI JOIN linked_entities USING (entity_id) "
-            "ORDER BY rid"
-        ).df()
-        con.unregister("linked_entities")
+        members = rows.members(to_store["entity_id"].unique().tolist())
         sizes = members.groupby("entity_id")["rid"].transform("size")
         members = members[sizes <= max_group_size]
         joined = (
             to_store[["probe_rid", "entity_id"]].drop_duplicates().merge(members, on="entity_id")
         )
-        keep = [
-            (p, r) not in done for p, r in zip(joined["probe_rid"].tolist(), joined["rid"].tolist())
-        ]
-        joined = joined[keep]
+        # pairs scored already (a probe with a stored record: the probe is on the left)
+        done = scored[["probe_rid", "other"]].rename(columns={"other": "rid"})
+        joined = joined.merge(done.drop_duplicates(), how="left", indicator=True)
+        joined = joined[joined["_merge"] == "left_only"]
         store_pairs = pd.DataFrame(
             {
                 "probe": position.reindex(joined["probe_rid"]).to_numpy(np.int64),
@@ -513,15 +507,19 @@ def _group_pairs(
         groups = clustering.connected_components(len(probes.rids), a, b)
         sizes = clustering.group_sizes(groups)
         candidate = np.flatnonzero((sizes >= 3) & (sizes <= max_group_size))
-        rows = []
-        for nodes in _shared_groups(candidate, groups[candidate]):
+        shared = _shared_groups(candidate, groups[candidate])
+        within = scored[scored["entity_id"].isna()] if shared else scored.iloc[:0]
+        done = set(zip(within["probe_rid"].tolist(), within["other"].tolist()))
+        done |= {(b, a) for a, b in done}
+        pairs = []
+        for nodes in shared:
             nodes = nodes.tolist()
             for i, x in enumerate(nodes):
                 for y in nodes[i + 1 :]:
                     if (probes.rids[x], probes.rids[y]) not in done:
-                        rows.append((x, y))
-        if rows:
-            batch_pairs = pd.DataFrame(rows, columns=["a", "b"])
+                        pairs.append((x, y))
+        if pairs:
+            batch_pairs = pd.DataFrame(pairs, columns=["a", "b"])
     return store_pairs, batch_pairs
 
 
@@ -1035,8 +1033,8 @@ def _fill_item_values(tx: duckdb.DuckDBPyConnection) -> None:
             UPDATE review_items i SET values_{side} = v.values
             FROM (SELECT s.record_key, CAST(to_json(struct_pack({fields})) AS VARCHAR) AS values
                   FROM store_records s
-                  WHERE s.record_key IN (SELECT key_{side} FROM review_items
-                                         WHERE values_{side} IS NULL)) v
+                  WHERE s.rid IN (SELECT rid FROM store_records SEMI JOIN review_items i
+                                  ON i.key_{side} = record_key AND i.values_{side} IS NULL)) v
             WHERE i.key_{side} = v.record_key AND i.values_{side} IS NULL
             """,
         )
