@@ -603,11 +603,11 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
     ]
     # The members' rids first, from one column: joined on the entity, DuckDB would read
     # every column of every record before the join drops most of them.
-    members = tx.execute(
+    members = tx.sql(
         f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records WHERE rid IN "
         "(SELECT rid FROM store_records SEMI JOIN touched_entities USING (entity_id))"
-    ).df()
-    if members.empty:  # every member erased: the entity is gone
+    ).to_arrow_table()
+    if members.num_rows == 0:  # every member erased: the entity is gone
         run(
             tx,
             "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)",
@@ -618,20 +618,20 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
         )
         tx.unregister("touched_entities")
         return
-    raw = [c for c in members.columns if c.startswith("raw_") and c != "raw_record_id"]
-    renamed = members.rename(columns={c: c[4:] for c in raw})
+    raw = [c for c in members.column_names if c.startswith("raw_") and c != "raw_record_id"]
+    renamed = members.rename_columns([c[4:] if c in raw else c for c in members.column_names])
     roles = [c[4:] for c in raw]
-    derived = [c for c in members.columns if c.endswith("_valid")] + [
-        c for c in DERIVED_COLUMNS if c in members.columns
+    derived = [c for c in members.column_names if c.endswith("_valid")] + [
+        c for c in DERIVED_COLUMNS if c in members.column_names
     ]
     keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
-    keep = list(dict.fromkeys(c for c in keep if c in renamed.columns))
+    keep = list(dict.fromkeys(c for c in keep if c in renamed.column_names))
     scratch = _memory.connect()  # held to the memory limit, spilling like a run
-    scratch.register("members_frame", renamed[keep])
+    scratch.register("members_frame", renamed.select(keep))
     run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
     tables = build(scratch, "members", roles, prefix="store_build")
     golden = scratch.sql(f"SELECT * FROM {tables.golden}").to_arrow_table()
-    lineage = scratch.execute(f"SELECT * FROM {tables.lineage}").df()
+    lineage = scratch.sql(f"SELECT * FROM {tables.lineage}").to_arrow_table()
     scratch.close()
     run(tx, "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
     run(tx, "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
