@@ -244,6 +244,39 @@ def test_an_import_scores_stored_records_from_memory_as_from_the_file(
             assert ours == theirs
 
 
+def test_held_rows_are_taken_by_rid_and_by_text_key() -> None:
+    # Rows keyed by rid are found through the sorted rids, rows keyed by text through
+    # their hashes: both give the rows asked for, rows read again after a write in place
+    # of the old ones, and None when a key has no row.
+    import duckdb
+
+    from linkage.store._index import HeldRows
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT i * 7 AS rid, 'e' || (i % 50) AS entity, "
+        "'v' || i AS value FROM range(200) r(i)"
+    )
+    by_rid = HeldRows.read(con, "rid, entity, value", "t", "rid")
+    rows = by_rid.take([14, 0, 1393, 14])
+    assert sorted(rows.to_pylist(), key=lambda r: r["rid"]) == [
+        {"rid": 0, "entity": "e0", "value": "v0"},
+        {"rid": 14, "entity": "e2", "value": "v2"},
+        {"rid": 1393, "entity": "e49", "value": "v199"},
+    ]
+    assert by_rid.take([14, 15]) is None  # 15 is no rid
+    assert by_rid.take([1400]) is None  # past the last one
+    con.execute("UPDATE t SET value = 'changed' WHERE rid = 21")
+    con.execute("DELETE FROM t WHERE rid = 28")
+    after = by_rid.with_rows(con, [21, 28])
+    assert after.take([21]).to_pylist() == [{"rid": 21, "entity": "e3", "value": "changed"}]
+    assert after.take([21, 28]) is None  # erased since
+    assert by_rid.take([21]).to_pylist()[0]["value"] == "v3"  # the old view is unchanged
+    by_text = HeldRows.read(con, "value, rid", "t", "value")  # a key of one row each
+    assert sorted(r["rid"] for r in by_text.take(["v5", "v1"]).to_pylist()) == [7, 35]
+    assert by_text.take(["v5", "nope"]) is None
+
+
 def test_typed_values_survive_json_and_back_in_duckdb() -> None:
     # What staging from memory relies on: DuckDB's to_json, read by json_transform with
     # the column types, gives the values back exactly (floats, dates, lists, NULLs, text).

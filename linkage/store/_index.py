@@ -81,7 +81,7 @@ class MemoryIndex:
         self, con: duckdb.DuckDBPyConnection, hashes: np.ndarray, deltas: np.ndarray
     ) -> MemoryIndex:
         """This index after its table's ``n`` of each lookup hashed ``hashes`` grew by
-        ``deltas`` (an upsert: a lookup not yet counted starts at its delta). When a hash
+        ``deltas`` (a lookup not yet counted starts at its delta). When a hash
         is not one lookup's alone, the rows of those hashes are read again instead."""
         hashes = np.asarray(hashes, dtype=np.uint64)
         deltas = np.asarray(deltas, dtype=np.int64)
