@@ -198,6 +198,25 @@ def test_after_an_import_the_index_in_memory_is_the_one_in_the_file(leads, store
     assert any(new[h] > old[h] for h in changed)
 
 
+def test_after_an_edit_the_index_in_memory_is_the_one_in_the_file(store) -> None:
+    # An edit reads again only the rows of the blocking keys and counts it rewrote.
+    from linkage.store._store import _read_index
+
+    def rows(index, part):
+        held = getattr(index, part)
+        return sorted(zip(held.hashes.tolist(), held.values.tolist(), strict=True))
+
+    before = store._current().index
+    store.edit("WA", {"name": "司马相如", "phone": "0571-88776655", "city": "杭州市"})
+    store.edit("WB", {"email": "wb@example.com", "company": "华信科技(北京)有限公司"})
+    edited, read = store._current().index, _read_index(store._cursor())
+    assert edited.keys is not before.keys and edited.records is before.records
+    for part in ("keys", "counts", "records"):
+        assert rows(edited, part) == rows(read, part), part
+    assert rows(edited, "keys") != rows(before, "keys")
+    assert rows(edited, "counts") != rows(before, "counts")
+
+
 def test_an_import_scores_stored_records_from_memory_as_from_the_file(
     leads, template, tmp_path, monkeypatch
 ) -> None:

@@ -60,11 +60,11 @@ class MemoryIndex:
         (an import appends rows and changes none: they are merged into the sorted arrays
         instead of reading a table of millions of rows again)."""
         hashes, values = self._select(con, "WHERE rid >= ?", [int(first_rid)])
-        return self._merged(hashes, values, replace=False)
+        return self._merged(hashes, values)
 
     def with_hashes(self, con: duckdb.DuckDBPyConnection, hashes: np.ndarray) -> MemoryIndex:
         """This index with every row of the lookups hashed ``hashes`` read again (a write
-        added or changed those rows only)."""
+        added, changed or deleted those rows only)."""
         wanted = pd.DataFrame({"lookup_hash": np.unique(np.asarray(hashes, dtype=np.uint64))})
         if not len(wanted):
             return self
@@ -75,7 +75,7 @@ class MemoryIndex:
             )
         finally:
             con.unregister("linkage_index_hashes")
-        return self._merged(*found, replace=True)
+        return self._merged(*found, drop=wanted["lookup_hash"].to_numpy())
 
     def with_deltas(
         self, con: duckdb.DuckDBPyConnection, hashes: np.ndarray, deltas: np.ndarray
@@ -96,20 +96,21 @@ class MemoryIndex:
         values[low[there]] += deltas[there]
         grown = object.__new__(MemoryIndex)
         grown._read, grown.hashes, grown.values = self._read, self.hashes, values
-        return grown._merged(hashes[~there], deltas[~there], replace=False)
+        return grown._merged(hashes[~there], deltas[~there])
 
-    def _merged(self, hashes: np.ndarray, values: np.ndarray, *, replace: bool) -> MemoryIndex:
-        """A new index: these arrays with ``hashes -> values`` put in, in place of every
-        row of those hashes when ``replace``."""
+    def _merged(
+        self, hashes: np.ndarray, values: np.ndarray, *, drop: np.ndarray | None = None
+    ) -> MemoryIndex:
+        """A new index: these arrays with ``hashes -> values`` put in, after every row of
+        the hashes ``drop`` (unique) was taken out."""
         order = np.argsort(hashes, kind="stable")
         hashes, values = hashes[order], values[order]
         old_hashes, old_values = self.hashes, self.values
-        if replace and len(hashes) and len(old_hashes):
-            unique = np.unique(hashes)
-            drop = _positions(old_hashes, unique)
-            if len(drop):
+        if drop is not None and len(drop) and len(old_hashes):
+            gone = _positions(old_hashes, np.asarray(drop, dtype=np.uint64))
+            if len(gone):
                 keep = np.ones(len(old_hashes), dtype=bool)
-                keep[drop] = False
+                keep[gone] = False
                 old_hashes, old_values = old_hashes[keep], old_values[keep]
         at = np.searchsorted(old_hashes, hashes, "right")
         merged = object.__new__(MemoryIndex)
@@ -147,6 +148,26 @@ class StoreIndex:
             records=self.records.with_new_rows(con, appended.first_rid),
             rows=self.rows.with_new_rows(con, appended.first_rid),
         )
+
+    def rewritten(self, con: duckdb.DuckDBPyConnection, rewritten: Rewritten) -> StoreIndex:
+        """This index after a write that only ``rewritten`` some lookups' rows (an edit):
+        those rows read again, where reading the whole index again takes a second."""
+        return StoreIndex(
+            keys=self.keys.with_hashes(con, rewritten.key_hashes),
+            counts=self.counts.with_hashes(con, rewritten.count_hashes),
+            records=self.records,
+            rows=self.rows,
+        )
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """What an edit changed of the index: the rows of the blocking keys hashed
+    ``key_hashes`` and of the counts hashed ``count_hashes``; nothing else (the record
+    keeps its key and its entity)."""
+
+    key_hashes: np.ndarray
+    count_hashes: np.ndarray
 
 
 @dataclass(frozen=True)

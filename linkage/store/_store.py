@@ -99,6 +99,7 @@ from linkage.store._index import (
     MemoryIndex,
     Probes,
     RecordTable,
+    Rewritten,
     StoreIndex,
 )
 from linkage.store._records import (
@@ -397,6 +398,7 @@ class RecordStore:
         state: StoreState,
         changed: Sequence[int] | None = None,
         appended: Appended | None = None,
+        rewritten: Rewritten | None = None,
     ) -> None:
         """After a committed write, in the writers' turn: the new state and the index read
         again, replacing the view whole (checks running meanwhile keep the old one).
@@ -404,10 +406,11 @@ class RecordStore:
         ``changed``: the rids the write added or changed, when it changed no other record
         nor golden records but theirs entities' (an import, an edit): only their rows
         held in memory are read again. None: every row is. ``appended``: what the write
-        added to the index, when that is all it changed of it (an import)."""
+        added to the index, when that is all it changed of it (an import); ``rewritten``:
+        the lookups whose rows it rewrote, when that is all (an edit)."""
         previous = self._view
         self._shared.writes += 1
-        self._view = self._read_view(self._cursor(), state, previous, changed, appended)
+        self._view = self._read_view(self._cursor(), state, previous, changed, appended, rewritten)
         self._local.view = self._view
 
     def _read_view(
@@ -417,13 +420,16 @@ class RecordStore:
         previous: _View | None,
         changed: Sequence[int] | None = None,
         appended: Appended | None = None,
+        rewritten: Rewritten | None = None,
     ) -> _View:
         """The view of ``state``: the index read from the file (or the ``previous`` one
-        and what a write ``appended``), and the rows held in memory read whole or, after
-        a write that says which rids it ``changed`` (with a ``previous`` view of the same
-        model), those rows only."""
+        and what a write ``appended`` or ``rewritten``), and the rows held in memory read
+        whole or, after a write that says which rids it ``changed`` (with a ``previous``
+        view of the same model), those rows only."""
         if appended is not None and previous is not None:
             index = previous.index.after(con, appended)
+        elif rewritten is not None and previous is not None:
+            index = previous.index.rewritten(con, rewritten)
         else:
             index = _read_index(con)
         scorer = self._scorer(state.model_version, state)
@@ -860,7 +866,7 @@ class RecordStore:
             StoreError: no such record.
         """
         with self._writing() as state:
-            result, state = _write.edit_record(
+            result, state, rewritten = _write.edit_record(
                 self, state, str(record_id), dict(values), roles, actor
             )
             # An edit changes its record and rebuilds its entity's golden record only.
@@ -868,7 +874,7 @@ class RecordStore:
                 "SELECT rid FROM store_lookup WHERE record_key = ?",
                 [state.record_key(str(record_id))],
             )
-            self._publish(state, changed=[r for (r,) in rids.fetchall()])
+            self._publish(state, changed=[r for (r,) in rids.fetchall()], rewritten=rewritten)
         return result
 
     def retrain(self, *, seed: int = 0, note: str | None = None) -> int:

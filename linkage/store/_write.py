@@ -29,7 +29,7 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.run import link
-from linkage.store._index import Appended, RecordTable, lookup_hash
+from linkage.store._index import Appended, RecordTable, Rewritten, lookup_hash
 from linkage.store._records import (
     STORE_FORMAT_VERSION,
     AddResult,
@@ -942,13 +942,18 @@ def _add_counts(
 _FEW_COUNTS = 16
 
 
-def _set_count(tx: duckdb.DuckDBPyConnection, lookup: str, expression: str) -> None:
-    """``n = <expression>`` on one lookup's count (a row found by its hash's zone maps)."""
+def _set_count(
+    tx: duckdb.DuckDBPyConnection, lookup: str, expression: str, touched: set[int]
+) -> None:
+    """``n = <expression>`` on one lookup's count (a row found by its hash's zone maps);
+    its hash joins ``touched``."""
+    h = lookup_hash(lookup)
     run(
         tx,
         f"UPDATE store_counts SET n = {expression} WHERE lookup_hash = ? AND lookup = ?",
-        [lookup_hash(lookup), lookup],
+        [h, lookup],
     )
+    touched.add(h)
 
 
 def _insert_review_items(
@@ -1052,9 +1057,9 @@ def edit_record(
     values: dict[str, Any],
     roles: Mapping[str, str | None] | None,
     actor: str | None,
-) -> tuple[CheckResult, StoreState]:
+) -> tuple[CheckResult, StoreState, Rewritten]:
     """Change a stored record and check it again (``store`` checks, under ``state``);
-    returns the check and the state the edit leaves."""
+    returns the check, the state the edit leaves and the lookups it rewrote."""
     con = store._cursor()
     key = state.record_key(record_id)
     found = con.execute("SELECT * FROM store_records WHERE record_key = ?", [key]).df()
@@ -1106,6 +1111,7 @@ def edit_record(
             "UPDATE store_lookup SET payload = ? WHERE rid = ?",
             [json_payloads(derived, scorer.payload_columns)[0], rid],
         )
+        old_keys = tx.execute("SELECT lookup_hash FROM store_keys WHERE rid = ?", [rid]).fetchall()
         run(tx, "DELETE FROM store_keys WHERE rid = ?", [rid])
         for lookup in probes.block_keys["lookup"]:
             run(
@@ -1113,9 +1119,12 @@ def edit_record(
                 "INSERT INTO store_keys VALUES (?, ?, md5_number_upper(?))",
                 [lookup, rid, lookup],
             )
-        state = state.but(totals=_adjust_tf(tx, state.totals, row, derived, scorer))
+        key_hashes = {int(h) for (h,) in old_keys}
+        key_hashes.update(lookup_hash(k) for k in probes.block_keys["lookup"])
+        counts: set[int] = set()
+        state = state.but(totals=_adjust_tf(tx, state.totals, row, derived, scorer, counts))
         _write_state(tx, state)
-        _adjust_phone_names(tx, rid, row, derived)
+        _adjust_phone_names(tx, rid, row, derived, counts)
         if left:
             best = con.execute(
                 "SELECT record_key FROM store_lookup WHERE entity_id = ? AND rid <> ? "
@@ -1143,7 +1152,10 @@ def edit_record(
         _rebuild_golden(tx, [entity])
     result = one_result(checked, state.object_name)
     result.candidates = result.candidates.assign(left_entity=left)
-    return result, state
+    rewritten = Rewritten(
+        np.array(sorted(key_hashes), dtype=np.uint64), np.array(sorted(counts), dtype=np.uint64)
+    )
+    return result, state, rewritten
 
 
 def _adjust_tf(
@@ -1152,8 +1164,10 @@ def _adjust_tf(
     row: pd.Series,
     derived: pd.DataFrame,
     scorer: Any,
+    touched: set[int],
 ) -> dict[str, int]:
-    """Term-frequency counts follow an edited record; returns the new totals."""
+    """Term-frequency counts follow an edited record; returns the new totals (the hashes
+    of the counts changed join ``touched``)."""
     totals = dict(totals)
     for column in scorer.tf_columns:
         old = row.get(column)
@@ -1163,20 +1177,26 @@ def _adjust_tf(
         if old == new:
             continue
         if old is not None:
-            _set_count(tx, f"tf:{column}={old}", "n - 1")
+            _set_count(tx, f"tf:{column}={old}", "n - 1", touched)
             totals[column] = int(totals.get(column, 0)) - 1
         if new is not None:
-            _add_counts(tx, pd.DataFrame({"lookup": [f"tf:{column}={new}"], "n": [1]}))
+            lookups = pd.DataFrame({"lookup": [f"tf:{column}={new}"], "n": [1]})
+            touched.update(_add_counts(tx, lookups)[0].tolist())
             totals[column] = int(totals.get(column, 0)) + 1
     return totals
 
 
 def _adjust_phone_names(
-    tx: duckdb.DuckDBPyConnection, rid: int, row: pd.Series, derived: pd.DataFrame
+    tx: duckdb.DuckDBPyConnection,
+    rid: int,
+    row: pd.Series,
+    derived: pd.DataFrame,
+    touched: set[int],
 ) -> None:
     """Shared-number counts follow an edit: a (number, name) pair only this record held
     is no longer counted, a pair it brings in is (a number with three or more names is a
-    switchboard, as when the store was built)."""
+    switchboard, as when the store was built). The hashes of the counts changed join
+    ``touched``."""
 
     def pairs(value: Any) -> set[tuple[str, str]]:
         name = value("person_name_key")
@@ -1210,8 +1230,8 @@ def _adjust_phone_names(
             run(tx, "DELETE FROM store_phone_names WHERE e164 = ? AND name_key = ?", [number, name])
             # Set to 0 rather than deleted: under the unique index of a store built by an
             # older linkage a deleted key cannot come back within one transaction.
-            _set_count(tx, f"pn:{number}|{name}", "0")
-            _set_count(tx, f"pc:{number}", "n - 1")
+            _set_count(tx, f"pn:{number}|{name}", "0", touched)
+            _set_count(tx, f"pc:{number}", "n - 1", touched)
     for number, name in sorted(new - old):
         known = tx.execute(
             "SELECT count(*) FROM store_phone_names WHERE e164 = ? AND name_key = ?",
@@ -1221,7 +1241,9 @@ def _adjust_phone_names(
             run(tx, "INSERT INTO store_phone_names VALUES (?, ?)", [number, name])
             # A pair's count is 1 while the pair is held, 0 (or absent) otherwise.
             pairs = [f"pn:{number}|{name}", f"pc:{number}"]
-            _add_counts(tx, pd.DataFrame({"lookup": pairs, "n": [1, 1]}))
+            touched.update(
+                _add_counts(tx, pd.DataFrame({"lookup": pairs, "n": [1, 1]}))[0].tolist()
+            )
 
 
 def retrain(
