@@ -1111,8 +1111,9 @@ def edit_record(
             "UPDATE store_lookup SET payload = ? WHERE rid = ?",
             [json_payloads(derived, scorer.payload_columns)[0], rid],
         )
-        old_keys = tx.execute("SELECT lookup_hash FROM store_keys WHERE rid = ?", [rid]).fetchall()
-        run(tx, "DELETE FROM store_keys WHERE rid = ?", [rid])
+        old_keys = tx.execute(
+            "DELETE FROM store_keys WHERE rid = ? RETURNING lookup_hash", [rid]
+        ).fetchall()
         for lookup in probes.block_keys["lookup"]:
             run(
                 tx,
