@@ -90,10 +90,22 @@ def browsers():
         browser.quit()
 
 
-def _item(browser) -> int:
+def _item(browser, *, after: int | None = None) -> int:
+    """The item the page shows; with ``after``, once it shows another one than that. The
+    page redraws the pair after a verdict: an element read meanwhile may be stale, and is
+    read again (a page that never moves on fails here, after 10 s)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    return int(browser.find_element(By.ID, "pair").get_attribute("data-item"))
+    def shown(_) -> tuple[int] | bool:
+        try:
+            item = int(browser.find_element(By.ID, "pair").get_attribute("data-item"))
+        except StaleElementReferenceException:
+            return False
+        return (item,) if item != after else False
+
+    return WebDriverWait(browser, 10).until(shown)[0]
 
 
 def test_verdicts_by_mouse_and_keyboard_withdraw_reload_and_link(project, server, browsers, leads):
@@ -111,12 +123,11 @@ def test_verdicts_by_mouse_and_keyboard_withdraw_reload_and_link(project, server
     assert browser.find_elements(By.CSS_SELECTOR, "#evidence .bar")
     first = _item(browser)
     browser.find_element(By.ID, "btn-match").click()  # by mouse
-    second = _item(browser)
-    assert second != first
+    second = _item(browser, after=first)
     browser.find_element(By.TAG_NAME, "body").send_keys("n")  # by keyboard
-    third = _item(browser)
+    third = _item(browser, after=second)
     browser.find_element(By.TAG_NAME, "body").send_keys("w")  # withdraw the last: second
-    assert _item(browser) == second
+    assert _item(browser, after=third) == second
     assert "withdrawn" in browser.find_element(By.ID, "msg").text
     browser.refresh()
     assert _item(browser) == second  # still leased to li.na
