@@ -423,7 +423,7 @@ def add_batch(
         scored = store._score(con, scorer, probes, pairs, batch_pairs)
         # As link does: pairs inside each group that auto-merge links would form, which
         # blocking never proposed, are scored too, to keep apart what they argue against.
-        group_store, group_batch = _group_pairs(store._current().index.rows, probes, scored)
+        group_store, group_batch = _group_pairs(store._index().rows, probes, scored)
         evidence = store._score(con, scorer, probes, group_store, group_batch)
     with timer(timings, "cluster"):
         plan = _cluster_batch(scorer.model, probes, scored, evidence)
