@@ -549,3 +549,21 @@ def test_a_model_that_compares_columns_no_role_claims_is_refused_clearly(tmp_pat
     assert [e.column for e in result.roles["records"].extras] == ["industry"]
     with pytest.raises(linkage.StoreError, match="'industry' \\(category\\)"):
         linkage.RecordStore.build(result)
+
+
+def test_the_lookup_hash_in_sql_is_the_one_the_store_keeps_and_python_computes():
+    """The store keys its lookups by ``md5_number_upper``; the faster bit mask written in
+    its place must give the same number, and Python's ``lookup_hash`` too."""
+    import duckdb
+
+    from linkage._sql import md5_hash
+    from linkage.store._index import lookup_hash
+
+    values = ["", "a", "tf:email_clean=zhang.wei@hx.cn", "pc:+8613800138000", "华信科技", "x" * 500]
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT v, md5_number_upper(v), {md5_hash('v')} FROM unnest(?::VARCHAR[]) t(v)",
+        [values],
+    ).fetchall()
+    assert [(v, lookup_hash(v), lookup_hash(v)) for v in values] == rows
+    assert con.execute(f"SELECT {md5_hash('NULL::VARCHAR')}").fetchone() == (None,)

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from linkage._sql import quote
+from linkage._sql import md5_hash, quote
 from linkage.errors import (
     StoreError,
 )
@@ -48,7 +48,7 @@ class MemoryIndex:
         self, con: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         table, value_column, key_column = self._read
-        hashed = f"md5_number_upper({key_column})" if key_column else "lookup_hash"
+        hashed = md5_hash(key_column) if key_column else "lookup_hash"
         data = con.execute(
             f"SELECT {hashed} AS lookup_hash, {value_column} FROM {table} {where}", params
         ).fetchnumpy()
@@ -404,7 +404,7 @@ def _positions(sorted_hashes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 def _hash_sql(key: str) -> str:
     """The key's hash in SQL (:func:`lookup_hash` of its text in Python)."""
-    return f"md5_number_upper(CAST({quote(key)} AS VARCHAR))"
+    return md5_hash(f"CAST({quote(key)} AS VARCHAR)")
 
 
 def _hash(key: Any) -> int:

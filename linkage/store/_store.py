@@ -1166,6 +1166,7 @@ class RecordStore:
             store_rids,
             view.state.totals,
             stored_rows=held,
+            counts=view.index.counts,
         )
         pair_frame = pd.DataFrame(
             {

@@ -23,7 +23,7 @@ import pandas as pd
 
 from linkage import blocking, clustering, project, survivorship
 from linkage import standardize as standardize_mod
-from linkage._sql import quote, run
+from linkage._sql import md5_hash, quote, run
 from linkage.errors import (
     InputError,
     StoreError,
@@ -313,7 +313,7 @@ def _export(
     # Ordered by the lookup's hash: opening the store reads it straight into a sorted index.
     write(
         "store_keys",
-        f"SELECT lookup, rid, md5_number_upper(lookup) AS lookup_hash FROM ({keys}) "
+        f"SELECT lookup, rid, {md5_hash('lookup')} AS lookup_hash FROM ({keys}) "
         "ORDER BY lookup_hash, rid",
     )
     counts = [
@@ -327,7 +327,7 @@ def _export(
     counts.append(f"SELECT 'pn:' || e164 || '|' || name_key AS lookup, 1 AS n FROM ({names_sql})")
     write(
         "store_counts",
-        f"SELECT lookup, n, md5_number_upper(lookup) AS lookup_hash "
+        f"SELECT lookup, n, {md5_hash('lookup')} AS lookup_hash "
         f"FROM ({' UNION ALL '.join(counts)}) ORDER BY lookup_hash",
     )
     # Straight from the run's DuckDB tables: a million golden records never pass pandas.
@@ -745,7 +745,7 @@ def _write_batch(
         tx.register("new_keys", keys[["lookup", "rid"]])
         run(
             tx,
-            "INSERT INTO store_keys SELECT lookup, rid, md5_number_upper(lookup) FROM new_keys",
+            f"INSERT INTO store_keys SELECT lookup, rid, {md5_hash('lookup')} FROM new_keys",
         )
         tx.unregister("new_keys")
         count_hashes, count_deltas = _update_counts(tx, derived, scorer)
@@ -922,7 +922,7 @@ def _add_counts(
             tx,
             "CREATE OR REPLACE TEMP TABLE count_deltas AS SELECT d.lookup, d.n, d.h, "
             "c.lookup IS NOT NULL AS held FROM (SELECT lookup, CAST(n AS BIGINT) AS n, "
-            "md5_number_upper(lookup) AS h FROM count_deltas_frame) d "
+            f"{md5_hash('lookup')} AS h FROM count_deltas_frame) d "
             "LEFT JOIN store_counts c ON c.lookup_hash = d.h AND c.lookup = d.lookup",
         )
         run(tx, "INSERT INTO store_counts SELECT lookup, n, h FROM count_deltas WHERE NOT held")
@@ -1018,31 +1018,56 @@ def _insert_review_items(
         [run_number, run_number, stamp, stamp],
     )
     tx.unregister("new_items")
-    _fill_item_values(tx)
+    rids = np.unique(
+        np.concatenate(
+            [np.concatenate([f["probe_rid"], f["other"]]) for f in (band, conflicts) if len(f)]
+        ).astype(np.int64)
+    )
+    _fill_item_values(tx, rids)
     after = tx.execute("SELECT count(*) FROM review_items").fetchall()[0][0]
     return int(after - before)
 
 
-def _fill_item_values(tx: duckdb.DuckDBPyConnection) -> None:
-    """Both records' raw values (JSON, by role) on items that have none yet."""
+def _fill_item_values(tx: duckdb.DuckDBPyConnection, rids: np.ndarray | None = None) -> None:
+    """Both records' raw values (JSON, by role) on items that have none yet (``rids``:
+    of those records among these, found by rid where a key is a scan of every record's)."""
     raw = [
         r[0]
         for r in tx.execute("DESCRIBE store_records").fetchall()
         if r[0].startswith("raw_") and r[0] != "raw_record_id"
     ]
     fields = ", ".join(f"{quote(c[4:])} := s.{quote(c)}" for c in raw)
-    for side in ("l", "r"):
+    if rids is not None:
+        tx.register("linkage_item_rids", pd.DataFrame({"rid": np.asarray(rids, np.int64)}))
+        among = "SELECT rid FROM linkage_item_rids"
+    else:
+        among = " UNION ".join(
+            f"SELECT rid FROM store_records SEMI JOIN review_items i "
+            f"ON i.key_{side} = record_key AND i.values_{side} IS NULL"
+            for side in ("l", "r")
+        )
+    try:
+        # One read of the records for both sides: their rows lie scattered over the file.
         run(
             tx,
             f"""
-            UPDATE review_items i SET values_{side} = v.values
-            FROM (SELECT s.record_key, CAST(to_json(struct_pack({fields})) AS VARCHAR) AS values
-                  FROM store_records s
-                  WHERE s.rid IN (SELECT rid FROM store_records SEMI JOIN review_items i
-                                  ON i.key_{side} = record_key AND i.values_{side} IS NULL)) v
-            WHERE i.key_{side} = v.record_key AND i.values_{side} IS NULL
+            CREATE OR REPLACE TEMP TABLE linkage_item_values AS
+            SELECT s.record_key, CAST(to_json(struct_pack({fields})) AS VARCHAR) AS values
+            FROM store_records s WHERE s.rid IN ({among})
             """,
         )
+        for side in ("l", "r"):
+            run(
+                tx,
+                f"""
+                UPDATE review_items i SET values_{side} = v.values FROM linkage_item_values v
+                WHERE i.key_{side} = v.record_key AND i.values_{side} IS NULL
+                """,
+            )
+        run(tx, "DROP TABLE linkage_item_values")
+    finally:
+        if rids is not None:
+            tx.unregister("linkage_item_rids")
 
 
 def _rebuild_golden(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
@@ -1117,7 +1142,7 @@ def edit_record(
         for lookup in probes.block_keys["lookup"]:
             run(
                 tx,
-                "INSERT INTO store_keys VALUES (?, ?, md5_number_upper(?))",
+                f"INSERT INTO store_keys VALUES (?, ?, {md5_hash('?')})",
                 [lookup, rid, lookup],
             )
         key_hashes = {int(h) for (h,) in old_keys}
