@@ -487,12 +487,7 @@ class Scorer:
         held = stored_rows is not None
         con.register("linkage_batch_probes", probes)
         if counts is not None:
-            import pyarrow as pa
-
-            con.register(
-                "linkage_batch_counts",
-                pa.table({"lookup_hash": counts.hashes, "n": counts.values}),
-            )
+            con.register("linkage_batch_counts", counts.arrow())
         if held:
             import pyarrow as pa
             import pyarrow.compute as pc
@@ -608,7 +603,7 @@ class Scorer:
             # By the lookup's hash, as a check finds a count (two lookups of one 64-bit
             # hash, never seen: the larger count).
             ctes.append(
-                f"counted AS (SELECT w.lookup, max(c.n) AS n FROM ({wanted}) w "
+                f"counted AS (SELECT w.lookup, max(c.value) AS n FROM ({wanted}) w "
                 f"JOIN linkage_batch_counts c ON c.lookup_hash = {md5_hash('w.lookup')} "
                 "GROUP BY w.lookup)"
             )

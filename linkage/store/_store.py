@@ -1110,11 +1110,11 @@ class RecordStore:
         values = lookups["lookup"].unique().tolist()
         # The keys held in memory, as a check finds them (a record another thread's write
         # committed after this view was read is not there: the next check finds it).
-        hits = self._index().keys.get(values)
+        which, rids = self._index().keys.find(values)
         found = pd.DataFrame(
             {
-                "lookup": pd.array([h[0] for h in hits], dtype=object),
-                "rid": np.array([h[1] for h in hits], dtype=np.int64),
+                "lookup": pd.array(np.array(values, dtype=object)[which], dtype=object),
+                "rid": rids,
             }
         )
         # A key shared by more records than the block limit is not used, as in link.
