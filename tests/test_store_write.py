@@ -573,3 +573,35 @@ def test_the_lookup_hash_in_sql_is_the_one_the_store_keeps_and_python_computes()
     ).fetchall()
     assert [(v, lookup_hash(v), lookup_hash(v)) for v in values] == rows
     assert con.execute(f"SELECT {md5_hash('NULL::VARCHAR')}").fetchone() == (None,)
+
+
+def test_payloads_are_each_value_as_json_value_gives_it_whatever_the_column_type():
+    """json_payloads converts a column at a time by its dtype; the result must be what
+    converting value by value gives, missing values of every dtype included."""
+    import json
+
+    from linkage.store._records import json_payloads, json_value
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.array(["华信", None, "c"], dtype="string"),
+            "flag": pd.array([True, None, False], dtype="boolean"),
+            "count": pd.array([1, None, 3], dtype="Int64"),
+            "share": [1.5, float("nan"), 2.0],
+            "keys": [["zhang", 1], None, pd.NA],
+            "plain_flag": np.array([True, False, True]),
+            "plain_count": np.array([1, 2, 3]),
+            "when": pd.to_datetime(["2024-01-02", None, "2024-03-04"]),
+        }
+    )
+    payloads = json_payloads(frame, [*frame.columns, "not there"])
+    expected = [
+        {c: json_value(frame[c].astype(object).iloc[i]) for c in frame.columns}
+        for i in range(len(frame))
+    ]
+    assert [json.loads(p) for p in payloads] == expected
+    assert expected[1] == dict.fromkeys(expected[1], None) | {
+        "plain_flag": False,
+        "plain_count": 2,
+    }
+    assert json_payloads(frame.iloc[:0], list(frame.columns)) == []

@@ -272,16 +272,33 @@ class AddResult:
 
 
 def json_payloads(derived: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    """Each row's comparison columns as JSON (the form the store keeps them in)."""
+    """Each row's comparison columns as JSON (the form the store keeps them in), each
+    value as :func:`json_value` gives it: converted a column at a time (a call per value
+    costs a third of a second per 10,000 records)."""
     present = [c for c in columns if c in derived.columns]
-    records = derived[present].astype(object).where(derived[present].notna(), None)
-    out = []
-    for values in records.itertuples(index=False, name=None):
-        row = {}
-        for column, value in zip(present, values, strict=True):
-            row[column] = json_value(value)
-        out.append(json.dumps(row, ensure_ascii=False))
-    return out
+    values = [_json_column(derived[c]) for c in present]
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return (
+        [dumps(dict(zip(present, row, strict=True))) for row in zip(*values, strict=True)]
+        if present
+        else ["{}"] * len(derived)
+    )
+
+
+def _json_column(column: pd.Series) -> list[Any]:
+    """:func:`json_value` of each value of ``column``, by its dtype where that says
+    what every value is (text, flags, whole numbers), one by one otherwise."""
+    missing = column.isna().to_numpy()
+    kind = column.dtype
+    if pd.api.types.is_string_dtype(kind) and not pd.api.types.is_object_dtype(kind):
+        out = column.to_numpy(dtype=object, na_value=None).tolist()
+    elif pd.api.types.is_bool_dtype(kind) or pd.api.types.is_integer_dtype(kind):
+        caster = bool if pd.api.types.is_bool_dtype(kind) else int
+        raw = column.to_numpy(dtype=object, na_value=None).tolist()
+        out = [None if m else caster(v) for v, m in zip(raw, missing.tolist(), strict=True)]
+    else:
+        return [json_value(v) for v in column.astype(object).tolist()]
+    return [None if m else v for v, m in zip(out, missing.tolist(), strict=True)]
 
 
 def json_value(value: Any) -> Any:

@@ -461,6 +461,7 @@ class Scorer:
         totals: Mapping[str, int],
         stored_rows: Any = None,
         counts: Any = None,
+        append: bool = False,
     ) -> None:
         """Scratch rows for an import: the probes (JSON payloads) and the stored records
         ``stored_rids`` (read from the store inside DuckDB), with term frequencies and
@@ -473,7 +474,10 @@ class Scorer:
         quarter of a second per hundred thousand rows.
         ``counts``: the store's counts as held in memory (a :class:`MemoryIndex` of
         ``store_counts``), joined by hash as a check looks them up: a scan of the
-        table's millions of lookups in the file takes a fifth of a second."""
+        table's millions of lookups in the file takes a fifth of a second.
+        ``append``: the same probes were staged last, with other stored records: keep
+        those rows and add the stored records not among them (the probes are still read,
+        for the counts they add)."""
         self._prepare(con)
         probes = pd.DataFrame(
             {
@@ -484,6 +488,11 @@ class Scorer:
             }
         ).drop_duplicates("rid")
         stored = np.setdiff1d(np.asarray(stored_rids, dtype=np.int64), probes["rid"].to_numpy())
+        if append:
+            staged = con.execute(f"SELECT rid FROM {self.rows_table}").fetchnumpy()["rid"]
+            stored = np.setdiff1d(stored, np.asarray(staged, dtype=np.int64))
+            if not len(stored):
+                return
         held = stored_rows is not None
         con.register("linkage_batch_probes", probes)
         if counts is not None:
@@ -497,8 +506,10 @@ class Scorer:
         else:
             con.register("linkage_batch_stored", pd.DataFrame({"rid": stored}))
         try:
-            run(con, f"DELETE FROM {self.rows_table}")
-            run(con, self._batch_sql(totals, held=held, counts=counts is not None))
+            if not append:
+                run(con, f"DELETE FROM {self.rows_table}")
+            sql = self._batch_sql(totals, held=held, counts=counts is not None, stored_only=append)
+            run(con, sql)
         finally:
             if counts is not None:
                 con.unregister("linkage_batch_counts")
@@ -536,11 +547,12 @@ class Scorer:
         *,
         held: bool = False,
         counts: bool = False,
+        stored_only: bool = False,
     ) -> str:
         """The INSERT that stages an import: one long table of the values the store-wide
         columns depend on, one pass over ``store_counts`` (or, ``counts``, the counts held
         in memory, ``linkage_batch_counts``) for all of their counts, then one row per
-        record again."""
+        record again (``stored_only``: the stored records' rows only)."""
 
         def v(column: str) -> str:
             return f"CAST(t.v.{quote(column)} AS VARCHAR)"
@@ -555,14 +567,17 @@ class Scorer:
         columns = ", ".join(quote(c) for c in ["rid", *self._structure_types, *self.extra_columns])
         values = "".join(f", t.v.{quote(c)}" for c in self._structure_types)
         ctes = [
-            f"src AS (SELECT rid, is_new, name, {probe_v} AS v FROM linkage_batch_probes "
-            f"UNION ALL SELECT rid, false, NULL, v FROM ({stored}))",
-            "t AS MATERIALIZED (SELECT rid, is_new, CAST(name AS VARCHAR) AS name, v FROM src)",
+            f"src AS (SELECT rid, true AS probe, is_new, name, {probe_v} AS v "
+            f"FROM linkage_batch_probes UNION ALL SELECT rid, false, false, NULL, v "
+            f"FROM ({stored}))",
+            "t AS MATERIALIZED (SELECT rid, probe, is_new, CAST(name AS VARCHAR) AS name, v "
+            "FROM src)",
         ]
+        which = " WHERE NOT t.probe" if stored_only else ""
         if not self.extra_columns:
             return (
                 f"INSERT INTO {self.rows_table} ({columns}) WITH {', '.join(ctes)} "
-                f"SELECT t.rid{values} FROM t"
+                f"SELECT t.rid{values} FROM t{which}"
             )
         # vals: (rid, is_new, slot, value, lookup); slot i < 1000 is the i-th term-frequency
         # column, 1000 + j the j-th phone with a shared flag.
@@ -657,6 +672,7 @@ class Scorer:
         return (
             f"INSERT INTO {self.rows_table} ({columns}) WITH {', '.join(ctes)} "
             f"SELECT t.rid{values}, {', '.join(extras)} FROM t LEFT JOIN per USING (rid)"
+            f"{which}"
         )
 
     def score(

@@ -1133,10 +1133,13 @@ class RecordStore:
         probes: Probes,
         pairs: pd.DataFrame,
         batch_pairs: pd.DataFrame | None = None,
+        more: bool = False,
     ) -> pd.DataFrame:
         """Score and decide probe-store pairs (and probe-probe pairs, when importing):
         ``rid_l, rid_r, match_weight, match_probability, decision, reason``, the probe's
-        rid, the other record's rid and, for a stored one, its entity and key."""
+        rid, the other record's rid and, for a stored one, its entity and key. ``more``:
+        the same probes were scored last on this cursor, with other pairs: their rows
+        staged then are kept."""
         columns = ["rid_l", "rid_r", "match_weight", "match_probability", "decision", "reason"]
         store_rids = np.unique(pairs["rid"].to_numpy(np.int64)) if len(pairs) else np.array([])
         left = probes.rids[pairs["probe"].to_numpy(np.int64)] if len(pairs) else np.array([])
@@ -1167,6 +1170,7 @@ class RecordStore:
             view.state.totals,
             stored_rows=held,
             counts=view.index.counts,
+            append=more,
         )
         pair_frame = pd.DataFrame(
             {

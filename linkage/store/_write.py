@@ -424,7 +424,7 @@ def add_batch(
         # As link does: pairs inside each group that auto-merge links would form, which
         # blocking never proposed, are scored too, to keep apart what they argue against.
         group_store, group_batch = _group_pairs(store._index().rows, probes, scored)
-        evidence = store._score(con, scorer, probes, group_store, group_batch)
+        evidence = store._score(con, scorer, probes, group_store, group_batch, more=True)
     with timer(timings, "cluster"):
         plan = _cluster_batch(scorer.model, probes, scored, evidence)
     with timer(timings, "write"):
