@@ -212,12 +212,17 @@ class Scorer:
             [rids, payloads, [r in probe_set for r in rids], *extras.values()],
         )
 
-    def _from_json(self, payload: str) -> list[str]:
+    def parsed(self, payload: str) -> str:
         """The model's columns read from the JSON payload ``payload`` (an SQL expression),
-        in the order of :attr:`structure`: an expression that stands for all of them."""
+        as one struct in the order of :attr:`structure` (NULL when the model reads none)."""
         if not self._structure_types:
-            return []
-        return [f"unnest(json_transform({payload}, {literal(self.structure)}))"]
+            return "NULL"
+        return f"json_transform({payload}, {literal(self.structure)})"
+
+    def _from_json(self, payload: str) -> list[str]:
+        """The model's columns read from the JSON payload ``payload``, each a column (an
+        expression that stands for all of them)."""
+        return [f"unnest({self.parsed(payload)})"] if self._structure_types else []
 
     def score_rows_fast(
         self,
@@ -524,7 +529,7 @@ class Scorer:
             return "SELECT rid, NULL AS v FROM linkage_batch_stored"
         if not held:
             return (
-                f"SELECT l.rid, json_transform(l.payload, {literal(self.structure)}) AS v "
+                f"SELECT l.rid, {self.parsed('l.payload')} AS v "
                 "FROM store_lookup l SEMI JOIN linkage_batch_stored w USING (rid)"
             )
         fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in self._structure_types)
@@ -559,11 +564,7 @@ class Scorer:
 
         typed = self._typed_columns()
         stored = self._stored_source(held)
-        probe_v = (
-            f"json_transform(payload, {literal(self.structure)})"
-            if self._structure_types
-            else "NULL"
-        )
+        probe_v = self.parsed("payload")
         columns = ", ".join(quote(c) for c in ["rid", *self._structure_types, *self.extra_columns])
         values = "".join(f", t.v.{quote(c)}" for c in self._structure_types)
         ctes = [

@@ -433,7 +433,7 @@ class RecordStore:
         else:
             index = _read_index(con)
         scorer = self._scorer(state.model_version, state)
-        select = f"rid, unnest(json_transform(payload, '{_sql_text(scorer.structure)}'))"
+        select = f"rid, unnest({scorer.parsed('payload')})"
         same_model = previous is not None and previous.state.model_version == state.model_version
         if changed is not None and same_model and previous.payloads is not None:
             rids = [int(r) for r in changed]
@@ -1323,11 +1323,6 @@ def _read_index(con: duckdb.DuckDBPyConnection) -> StoreIndex:
         records=MemoryIndex(con, "store_lookup", "rid", "record_key"),
         rows=RecordTable(con),
     )
-
-
-def _sql_text(text: str) -> str:
-    """``text`` inside a SQL string literal."""
-    return text.replace("'", "''")
 
 
 def _plain_types(schema: Any) -> bool:
