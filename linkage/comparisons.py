@@ -29,6 +29,27 @@ from linkage.roles import REGISTRY
 # (``gamma_mobile``, ``gamma_company`` ...).
 
 
+def _one_edit_level(column: str) -> Any:
+    """splink's ``DamerauLevenshteinLevel(column, 1)`` (one character typed wrong, added,
+    dropped, or two neighbours swapped), with a test in front that decides most pairs
+    without computing the distance: DuckDB's ``damerau_levenshtein`` costs about 3 us a
+    pair, a third of an import's scoring at a million records.
+
+    The test is exact, not a heuristic: two strings one edit apart, the shorter at least
+    13 characters long, agree on their first 6 characters or on their last 6 (the edit
+    sits inside one window of two neighbouring characters; of what lies on either side of
+    it, one side holds 6 or more characters, and those agree). Shorter strings go to the
+    distance unfiltered. Same label as splink's level, so charts and the decision rules
+    that name it are unchanged."""
+    left, right = f'"{column}_l"', f'"{column}_r"'
+    return cll.CustomLevel(
+        f"(least(length({left}), length({right})) < 13 "
+        f"OR left({left}, 6) = left({right}, 6) OR right({left}, 6) = right({right}, 6)) "
+        f"AND damerau_levenshtein({left}, {right}) <= 1",
+        label_for_charts=f"Damerau-Levenshtein distance of {column} <= 1",
+    )
+
+
 def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
     """The account (company) a record belongs to, judged once from every account-level field.
 
@@ -94,7 +115,7 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
             )
         )
     if has["credit"]:
-        levels.append(cll.DamerauLevenshteinLevel("credit_code_clean", 1))
+        levels.append(_one_edit_level("credit_code_clean"))
     if has["address"]:
         levels.append(cll.ExactMatchLevel("address_clean"))
     if has["phone"]:
@@ -138,7 +159,7 @@ def credit_code_comparison() -> ComparisonCreator:
         "credit_code",
         "credit_code_clean",
         "unified social credit code",
-        [cll.DamerauLevenshteinLevel("credit_code_clean", 1)],
+        [_one_edit_level("credit_code_clean")],
     )
 
 
@@ -227,7 +248,7 @@ def _phone_levels(column: str) -> list:
             f'right("{column}_e164_l", 8) = right("{column}_e164_r", 8)',
             label_for_charts="same last 8 digits",
         ),
-        cll.DamerauLevenshteinLevel(f"{column}_e164", 1),
+        _one_edit_level(f"{column}_e164"),
         cll.ElseLevel(),
     ]
 
@@ -363,7 +384,7 @@ def national_id_comparison() -> ComparisonCreator:
         "national_id",
         "national_id_clean",
         "personal id number",
-        [cll.DamerauLevenshteinLevel("national_id_clean", 1)],
+        [_one_edit_level("national_id_clean")],
     )
 
 
