@@ -584,12 +584,16 @@ def _first_present(candidates: Sequence[str], has) -> str | None:
     )
 
 
-def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
+def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Table | None:
     """Golden records and lineage of these entities in the record store's tables
     (``store_golden``, ``store_lineage``), from their members in ``store_records``, inside
-    the caller's transaction ``tx``; an entity left without members loses its rows."""
+    the caller's transaction ``tx``; an entity left without members loses its rows.
+
+    Returns the golden rows written (an Arrow table of ``store_golden``'s columns and
+    types, as a read of them would give: the store holds them in memory without reading
+    the table again, a scan of every column of every entity)."""
     if not entities:
-        return
+        return None
     tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
     # Only the columns survivorship reads: the scan reads every stored record's values.
     stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
@@ -617,7 +621,7 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
             "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)",
         )
         tx.unregister("touched_entities")
-        return
+        return None
     raw = [c for c in members.column_names if c.startswith("raw_") and c != "raw_record_id"]
     renamed = members.rename_columns([c[4:] if c in raw else c for c in members.column_names])
     roles = [c[4:] for c in raw]
@@ -636,9 +640,24 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
     run(tx, "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
     run(tx, "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
     tx.unregister("touched_entities")
+    # The rows as the table types them (what INSERT ... BY NAME would cast them to), so
+    # that the rows inserted are the rows returned.
     tx.register("new_golden", golden)
-    run(tx, "INSERT INTO store_golden BY NAME SELECT * FROM new_golden")
+    target = tx.execute("DESCRIBE store_golden").fetchall()
+    have = set(golden.column_names)
+    typed = tx.sql(
+        "SELECT "
+        + ", ".join(
+            f"CAST({quote(c) if c in have else 'NULL'} AS {kind}) AS {quote(c)}"
+            for c, kind, *_ in target
+        )
+        + " FROM new_golden"
+    ).to_arrow_table()
+    tx.unregister("new_golden")
+    tx.register("new_golden", typed)
+    run(tx, "INSERT INTO store_golden SELECT * FROM new_golden")
     tx.unregister("new_golden")
     tx.register("new_lineage", lineage)
     run(tx, "INSERT INTO store_lineage BY NAME SELECT * FROM new_lineage")
     tx.unregister("new_lineage")
+    return typed

@@ -480,9 +480,7 @@ def test_the_one_edit_level_is_exactly_splinks_damerau_levenshtein_level() -> No
     splinks = cll.DamerauLevenshteinLevel("c", 1).get_comparison_level("duckdb").sql_condition
     con = duckdb.connect()
     con.register("pairs", frame)
-    got = con.sql(
-        f"SELECT ({ours}) AS ours, ({splinks}) AS splinks, c_l, c_r FROM pairs"
-    ).df()
+    got = con.sql(f"SELECT ({ours}) AS ours, ({splinks}) AS splinks, c_l, c_r FROM pairs").df()
     assert got["splinks"].sum() > len(frame) // 3  # most pairs are one edit apart
     assert (~got["splinks"]).sum() > 1000
     differ = got[got["ours"] != got["splinks"]]

@@ -204,6 +204,30 @@ def test_after_an_import_the_index_in_memory_is_the_one_in_the_file(leads, store
     assert any(new[h] > old[h] for h in changed)
 
 
+def test_after_imports_the_rows_held_in_memory_are_the_ones_in_the_file(leads, store) -> None:
+    # An import holds the golden rows it wrote, and reads its records' payloads, apart
+    # from the tables read whole: together they must be what reading again gives.
+    from linkage.store._index import HeldRows
+
+    store.add(leads.iloc[N_STORED : N_STORED + 20].drop(columns=TRUTH))
+    store.add(leads.iloc[N_STORED + 20 :].drop(columns=TRUTH))
+    view, con = store._current(), store._cursor()
+    assert view.golden is not None and view.payloads is not None
+    assert view.golden.delta.num_rows > 20 and view.payloads.delta.num_rows > 20
+    entities = [r[0] for r in con.execute("SELECT entity_id FROM store_golden").fetchall()]
+    golden = HeldRows.read(con, "*", "store_golden", "entity_id")
+    assert view.golden.get([*entities, "no such entity"]) == golden.get(
+        [*entities, "no such entity"]
+    )
+    taken = view.golden.take(entities)
+    assert sorted(taken.to_pylist(), key=str) == sorted(golden.take(entities).to_pylist(), key=str)
+    rids = [r[0] for r in con.execute("SELECT rid FROM store_lookup").fetchall()]
+    payloads = HeldRows.read(con, *view.payloads._read, "rid")
+    assert view.payloads.get(rids) == payloads.get(rids)
+    by_rid = sorted(view.payloads.take(rids).to_pylist(), key=lambda r: r["rid"])
+    assert by_rid == sorted(payloads.take(rids).to_pylist(), key=lambda r: r["rid"])
+
+
 def test_after_an_edit_the_index_in_memory_is_the_one_in_the_file(store) -> None:
     # An edit reads again only the rows of the blocking keys and counts it rewrote.
     from linkage.store._store import _read_index
@@ -297,6 +321,17 @@ def test_held_rows_are_taken_by_rid_and_by_text_key() -> None:
     assert after.take([21]).to_pylist() == [{"rid": 21, "entity": "e3", "value": "changed"}]
     assert after.take([21, 28]) is None  # erased since
     assert by_rid.take([21]).to_pylist()[0]["value"] == "v3"  # the old view is unchanged
+    assert after.get([21, 28, 35]) == [
+        {"rid": 21, "entity": "e3", "value": "changed"},
+        None,
+        {"rid": 35, "entity": "e5", "value": "v5"},
+    ]
+    # Rows a write hands over are held as they are; a key they lack is read from the file.
+    con.execute("UPDATE t SET value = 'again' WHERE rid IN (21, 42)")
+    given = con.sql("SELECT rid, entity, value FROM t WHERE rid = 21").to_arrow_table()
+    again = after.with_rows(con, [21, 42], given.set_column(2, "value", [["handed over"]]))
+    assert [r["value"] for r in again.get([21, 42, 28])[:2]] == ["handed over", "again"]
+    assert after.get([21])[0]["value"] == "changed"
     by_text = HeldRows.read(con, "value, rid", "t", "value")  # a key of one row each
     assert sorted(r["rid"] for r in by_text.take(["v5", "v1"]).to_pylist()) == [7, 35]
     assert by_text.take(["v5", "nope"]) is None

@@ -232,11 +232,13 @@ class Rewritten:
 class Appended:
     """What an import changed of the index: records from ``first_rid`` on were added
     (with their blocking keys), the counts of the lookups hashed ``count_hashes`` grew
-    by ``count_deltas``; nothing else."""
+    by ``count_deltas``; nothing else. ``golden``: the golden rows it wrote, those of every
+    entity that received a record (an Arrow table of ``store_golden``), when known."""
 
     first_rid: int
     count_hashes: np.ndarray
     count_deltas: np.ndarray
+    golden: Any = None
 
 
 class RecordTable:
@@ -313,9 +315,10 @@ class HeldRows:
     row by an indexed key in ~3 ms, decompressing a vector of each column per row.
 
     One read of the table (an Arrow table, sorted by the key's hash), then the rows a
-    write changed, read again after it commits (:meth:`with_rows`): a new object each
-    time, so a check holding the old one reads it unchanged. Once those outnumber
-    ``1/8`` of the table, the table is read whole again.
+    write changed, read again after it commits (:meth:`with_rows`) into a second Arrow
+    table, ``delta`` (``changed``: key -> its row's position there, None when the key has
+    no row now): a new object each time, so a check holding the old one reads it
+    unchanged. Once those outnumber ``1/8`` of the table, the table is read whole again.
 
     Memory, measured on generated leads: ~250 bytes per record for the payloads (18
     columns), ~390 bytes per entity for golden records (22 columns).
@@ -326,14 +329,16 @@ class HeldRows:
         hashes: np.ndarray,
         table: Any,
         key_column: str,
-        changed: dict[Any, dict[str, Any] | None],
+        changed: dict[Any, int | None],
         read: tuple[str, str],
         by_int: list[tuple[np.ndarray, np.ndarray]] | None = None,
+        delta: Any = None,
     ) -> None:
         self.hashes = hashes
         self.table = table
         self.key_column = key_column
         self.changed = changed
+        self.delta = delta if delta is not None else table.slice(0, 0)
         self._read = read  # (select list, table): how to read rows again
         # Integer keys (rids), sorted, and their rows' positions: made at the first take()
         # and shared with the objects with_rows() makes (they hold the same table).
@@ -356,11 +361,18 @@ class HeldRows:
 
         out: list[dict[str, Any] | None] = [None] * len(keys)
         looked: list[int] = []
+        again: dict[int, int] = {}  # i -> position in delta
         for i, key in enumerate(keys):
             if key in self.changed:
-                out[i] = self.changed[key]
+                at = self.changed[key]
+                if at is not None:
+                    again[i] = at
             else:
                 looked.append(i)
+        if again:
+            rows = self.delta.take(pa.array(list(again.values()), type=pa.int64())).to_pylist()
+            for i, row in zip(again, rows):
+                out[i] = row
         if not looked or not len(self.hashes):
             return out
         wanted = np.array([_hash(keys[i]) for i in looked], dtype=np.uint64)
@@ -382,11 +394,11 @@ class HeldRows:
         import pyarrow.compute as pc
 
         keys = list(dict.fromkeys(keys))
-        changed = [self.changed.get(k) for k in keys if k in self.changed]
-        if any(row is None for row in changed):
+        again = [self.changed[k] for k in keys if k in self.changed]
+        if any(at is None for at in again):
             return None
         looked = [k for k in keys if k not in self.changed]
-        parts = [pa.Table.from_pylist(changed, schema=self.table.schema)] if changed else []
+        parts = [self.delta.take(pa.array(again, type=pa.int64()))] if again else []
         if looked and pa.types.is_integer(self.table.schema.field(self.key_column).type):
             keys_sorted, order = self._int_positions()
             if not len(keys_sorted):
@@ -419,32 +431,66 @@ class HeldRows:
                 self._by_int.append((keys[order], order))
             return self._by_int[0]
 
-    def with_rows(self, con: duckdb.DuckDBPyConnection, keys: Sequence[Any]) -> HeldRows:
+    def with_rows(
+        self, con: duckdb.DuckDBPyConnection, keys: Sequence[Any], rows: Any = None
+    ) -> HeldRows:
         """This table with the rows of ``keys`` read again (after a write changed them;
-        a key without a row now reads None)."""
+        a key without a row now reads None). ``rows``: those rows as the write inserted
+        them (an Arrow table of this table's columns and types), read instead of the
+        file; a key they lack is read from the file."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         keys = list(dict.fromkeys(keys))
         if len(self.changed) + len(keys) > max(len(self.hashes) // 8, 10_000):
             select, table = self._read
             return HeldRows.read(con, select, table, self.key_column)
         changed = dict(self.changed)
         changed.update(dict.fromkeys(keys))
+        delta = self.delta
+        given = _matching(rows, self.table.schema)
+        parts = [delta]
+        if given is not None and keys:
+            given = given.filter(pc.is_in(given.column(self.key_column), value_set=pa.array(keys)))
+            parts.append(given)
+            # A key the rows given do not hold may still have a row: read those.
+            held = set(given.column(self.key_column).to_pylist())
+            keys = [k for k in keys if k not in held]
         if keys:
             select, table = self._read
             column = quote(self.key_column)
             kind = "BIGINT" if isinstance(keys[0], int) else "VARCHAR"
             # Through Arrow, as the table itself was read (and faster than fetchall).
-            found = con.sql(
-                f"SELECT {select} FROM {table} WHERE {column} IN (SELECT unnest(?::{kind}[]))",
-                params=[keys],
-            ).to_arrow_table()
-            for row in found.to_pylist():
-                changed[row[self.key_column]] = row
-        return HeldRows(self.hashes, self.table, self.key_column, changed, self._read, self._by_int)
+            parts.append(
+                con.sql(
+                    f"SELECT {select} FROM {table} WHERE {column} IN (SELECT unnest(?::{kind}[]))",
+                    params=[keys],
+                ).to_arrow_table()
+            )
+        if len(parts) > 1:
+            offset = delta.num_rows
+            delta = pa.concat_tables([p.cast(delta.schema) for p in parts]).combine_chunks()
+            found_keys = delta.column(self.key_column).slice(offset).to_pylist()
+            changed.update(zip(found_keys, range(offset, offset + len(found_keys))))
+        return HeldRows(
+            self.hashes, self.table, self.key_column, changed, self._read, self._by_int, delta
+        )
 
     @property
     def nbytes(self) -> int:
         """Bytes of the table held (the rows changed since are not counted)."""
         return int(self.table.nbytes + self.hashes.nbytes)
+
+
+def _matching(rows: Any, schema: Any) -> Any:
+    """``rows`` when they hold ``schema``'s columns in its order with types it casts to
+    safely, else None (read them from the file)."""
+    if rows is None or rows.column_names != schema.names:
+        return None
+    try:
+        return rows.cast(schema)
+    except (ValueError, TypeError, NotImplementedError):  # pyarrow's ArrowInvalid and kin
+        return None
 
 
 _BY_INT_LOCK = threading.Lock()

@@ -440,7 +440,11 @@ class RecordStore:
             payloads: HeldRows | None = previous.payloads.with_rows(con, rids)
             _, entities = index.rows.get(index.rows.stored(rids))
             golden = (
-                previous.golden.with_rows(con, [e for e in entities if e is not None])
+                previous.golden.with_rows(
+                    con,
+                    [e for e in entities if e is not None],
+                    appended.golden if appended is not None else None,
+                )
                 if previous.golden is not None
                 else None
             )

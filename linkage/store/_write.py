@@ -766,7 +766,7 @@ def _write_batch(
         tx.unregister("new_mapping")
         review_count = _insert_review_items(tx, probes, scored, plan, run_number, stamp)
         # Golden records of every entity that received a record.
-        _rebuild_golden(tx, sorted(set(entity)))
+        golden = _rebuild_golden(tx, sorted(set(entity)))
         n_conflicts = len(plan["conflicts"])
         project.log_event(
             tx,
@@ -785,7 +785,12 @@ def _write_batch(
             totals=_new_totals(state.totals, derived, scorer),
         )
         _write_state(tx, state)
-    return review_count, n_conflicts, state, Appended(first_rid, count_hashes, count_deltas)
+    return (
+        review_count,
+        n_conflicts,
+        state,
+        Appended(first_rid, count_hashes, count_deltas, golden),
+    )
 
 
 # ART indexes that stores built by older versions of linkage hold: nothing reads them
@@ -1070,9 +1075,10 @@ def _fill_item_values(tx: duckdb.DuckDBPyConnection, rids: np.ndarray | None = N
             tx.unregister("linkage_item_rids")
 
 
-def _rebuild_golden(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
-    """Golden records and lineage of these entities, from their stored members."""
-    survivorship.rebuild_stored(tx, entities)
+def _rebuild_golden(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> Any:
+    """Golden records and lineage of these entities, from their stored members; returns
+    the golden rows written (see :func:`linkage.survivorship.rebuild_stored`)."""
+    return survivorship.rebuild_stored(tx, entities)
 
 
 def edit_record(
