@@ -74,3 +74,24 @@ def test_a_reviewers_keep_apart_beats_any_chain_and_is_flagged() -> None:
     assert outcome.labels[2] == outcome.labels[3]
     assert outcome.refused.tolist() == [False, True, False]
     assert outcome.refused_by_hard.tolist() == [False, True, False]
+
+
+def test_small_graphs_get_the_components_scipy_gives(monkeypatch) -> None:
+    # Graphs below the size scipy takes over are labelled in numpy: the same labels on
+    # chains in any order, stars, cycles, self-links, repeated links and lone nodes.
+    import linkage.clustering as clustering
+
+    rng = np.random.default_rng(3)
+    graphs = [(0, np.array([], dtype=np.int64), np.array([], dtype=np.int64))]
+    graphs.append((5, np.array([3, 3]), np.array([3, 1])))  # self-link, node 0 alone
+    chain = rng.permutation(2_000)
+    graphs.append((2_000, chain[:-1], chain[1:]))  # one long path, nodes shuffled
+    for n, m in [(50, 30), (1_000, 800), (5_000, 6_000), (20_000, 15_000)]:
+        graphs.append((n, rng.integers(0, n, m), rng.integers(0, n, m)))
+    for n, left, right in graphs:
+        ours = connected_components(n, left, right)
+        monkeypatch.setattr(clustering, "_SCIPY_FROM", 0)
+        theirs = connected_components(n, left, right)
+        monkeypatch.undo()
+        assert ours.tolist() == theirs.tolist()
+    assert len(np.unique(ours)) < n  # the random graphs have components of several nodes
