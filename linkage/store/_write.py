@@ -602,22 +602,23 @@ def _cluster_batch(
         np.asarray(hard_r, dtype=np.int64),
     )
     labels = outcome.labels
-    entity_of_label: dict[int, str] = {}
-    for name, node in node_of_entity.items():
-        entity_of_label[int(labels[node])] = name
-    entity = np.empty(n, dtype=object)
-    outcome_text = np.empty(n, dtype=object)
-    sizes = pd.Series(labels[:n]).value_counts()
-    fresh: dict[int, int] = {}
-    for i in range(n):
-        label = int(labels[i])
-        if label in entity_of_label:
-            entity[i] = entity_of_label[label]
-            outcome_text[i] = "joined"
-        else:
-            fresh.setdefault(label, i)
-            entity[i] = None
-            outcome_text[i] = "merged_in_batch" if sizes[label] > 1 else "new"
+    # A label holds one stored entity at most (hard keep-aparts): the entity it names.
+    entity_of_label = dict(
+        zip(labels[node_of_entity.to_numpy()].tolist(), entity_names.tolist(), strict=True)
+    )
+    mine = labels[:n]
+    joined = np.isin(mine, np.fromiter(entity_of_label, dtype=np.int64))
+    entity = np.full(n, None, dtype=object)
+    entity[joined] = [entity_of_label[label] for label in mine[joined].tolist()]
+    together = np.bincount(mine, minlength=total)[mine] > 1
+    outcome_text = np.where(joined, "joined", np.where(together, "merged_in_batch", "new")).astype(
+        object
+    )
+    # New clusters, each by its first record, in the order of those records.
+    alone = np.flatnonzero(~joined)
+    new_labels, first = np.unique(mine[alone], return_index=True)
+    order = np.argsort(alone[first], kind="stable")
+    fresh = dict(zip(new_labels[order].tolist(), alone[first][order].tolist(), strict=True))
     # Links refused because they would have joined two existing entities.
     conflict_links = np.flatnonzero(outcome.refused_by_hard)
     link_pairs = pd.concat(
