@@ -31,20 +31,26 @@ from linkage.roles import REGISTRY
 
 def _one_edit_level(column: str) -> Any:
     """splink's ``DamerauLevenshteinLevel(column, 1)`` (one character typed wrong, added,
-    dropped, or two neighbours swapped), with a test in front that decides most pairs
+    dropped, or two neighbours swapped), with a test in front that settles most pairs
     without computing the distance: DuckDB's ``damerau_levenshtein`` costs about 3 us a
     pair, a third of an import's scoring at a million records.
 
-    The test is exact, not a heuristic: two strings one edit apart, the shorter at least
-    13 characters long, agree on their first 6 characters or on their last 6 (the edit
-    sits inside one window of two neighbouring characters; of what lies on either side of
-    it, one side holds 6 or more characters, and those agree). Shorter strings go to the
-    distance unfiltered. Same label as splink's level, so charts and the decision rules
-    that name it are unchanged."""
+    The test is exact, not a heuristic. Let L be the shorter length. Two strings one edit
+    apart agree on their first L - 5 characters or on their last 4: the edit sits in one
+    window of at most two neighbouring characters, and whatever lies before it agrees
+    left-aligned, whatever lies after it agrees right-aligned; when fewer than L - 5
+    characters lie before it, 4 or more lie after it. The long prefix is the selective
+    side for the codes it serves (a mobile's country code and carrier are shared by most
+    pairs; its last 4 digits and a credit code's serial are not), and the "same last 8
+    digits" level before this one has already taken the pairs whose tails agree. Strings
+    shorter than 6 go to the distance unfiltered. Same label as splink's level, so charts
+    and the decision rules that name it are unchanged."""
     left, right = f'"{column}_l"', f'"{column}_r"'
+    shorter = f"least(length({left}), length({right}))"
     return cll.CustomLevel(
-        f"(least(length({left}), length({right})) < 13 "
-        f"OR left({left}, 6) = left({right}, 6) OR right({left}, 6) = right({right}, 6)) "
+        f"({shorter} < 6 "
+        f"OR left({left}, {shorter} - 5) = left({right}, {shorter} - 5) "
+        f"OR right({left}, 4) = right({right}, 4)) "
         f"AND damerau_levenshtein({left}, {right}) <= 1",
         label_for_charts=f"Damerau-Levenshtein distance of {column} <= 1",
     )

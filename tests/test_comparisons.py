@@ -462,7 +462,7 @@ def _edits(text: str, rng) -> list[str]:
 def test_the_one_edit_level_is_exactly_splinks_damerau_levenshtein_level() -> None:
     """The filter in front of the distance must never change a level: checked against
     splink's own level on strings one and two edits apart at every length around the
-    filter's bound of 13 (E.164 mobiles, 18-character codes), Chinese text included."""
+    filter's bounds (E.164 mobiles, 18-character codes), Chinese text included."""
     import duckdb
     import numpy as np
 

@@ -285,13 +285,21 @@ _TEXT = [
     "replace(\"s_l\", 'b', 'd') = \"s_r\"",
     'greatest(length("s_l"), length("s_r")) >= 4 OR least(length("s_l"), length("s_r")) = 0',
     'coalesce("s_l", "t_r") = "s_r"',
+    'length("s_l") - 2 = length("s_r") OR length("s_r") - length("s_l") = 1',
 ]
+
+
+def _one_edit_sql() -> str:
+    from linkage.comparisons import _one_edit_level
+
+    return _one_edit_level("s").get_comparison_level("duckdb").sql_condition
 
 
 @pytest.mark.parametrize(
     ("sql", "column", "values"),
     [(s, "p", [True, False, None]) for s in _LOGIC]
-    + [(s, "s", ["abc", "abd", "abdc", "", "张伟", None]) for s in _TEXT],
+    + [(s, "s", ["abc", "abd", "abdc", "", "张伟", None]) for s in _TEXT]
+    + [(_one_edit_sql(), "s", ["abcdefg", "abcdefgh", "abdcefg", "xbcdefg", "ab", None])],
 )
 def test_compiled_sql_answers_as_duckdb(sql, column, values) -> None:
     import itertools

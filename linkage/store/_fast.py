@@ -499,6 +499,11 @@ class _Compiler:
     def _LTE(self, node: exp.LTE) -> str:
         return self._compare(node, "<=", operator.le)
 
+    def _Sub(self, node: exp.Sub) -> str:
+        self._only(node, "this", "expression")
+        a, b = self._args(node, "this", "expression")
+        return self._strict(_subtract, a, b)
+
     # functions
 
     def _JarowinklerSimilarity(self, node: exp.Expression) -> str:
@@ -652,6 +657,16 @@ def _count(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise FastUnsupported(f"{value!r} as a character count")
     return value
+
+
+def _subtract(x: Any, y: Any) -> int:
+    """SQL's ``-`` on integers (a length less a count): DuckDB's BIGINT, which errs where
+    Python's int would go past 64 bits."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (x, y)):
+        raise FastUnsupported(f"{x!r} - {y!r} outside integers")
+    if not -(2**63) <= x - y < 2**63:
+        raise FastUnsupported(f"{x!r} - {y!r} overflows BIGINT")
+    return x - y
 
 
 def _length(value: Any) -> int:
