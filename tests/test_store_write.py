@@ -640,3 +640,24 @@ def test_payloads_are_each_value_as_json_value_gives_it_whatever_the_column_type
         "plain_count": 2,
     }
     assert json_payloads(frame.iloc[:0], list(frame.columns)) == []
+
+
+def test_candidate_pairs_are_the_probes_keys_joined_to_the_stored_keys(leads, store) -> None:
+    # Candidates come from the keys held in memory, joined without pandas: the pairs must
+    # be those of a plain merge of the probes' keys with the store's keys in the file,
+    # keys shared by max_block_size records or more left out.
+    con = store._cursor()
+    batch = leads.iloc[N_STORED:].drop(columns=TRUTH)
+    scorer = store._scorer()
+    work, ids = store._role_frame(batch, None, require_ids=False)
+    probes = store._prepare(con, work, ids, scorer)
+    ours = store._candidate_pairs(probes, exclude_self=False)
+    stored = con.execute("SELECT lookup, rid FROM store_keys").df()
+    sizes = stored.groupby("lookup")["rid"].transform("size")
+    stored = stored[sizes < store._state.max_block_size]
+    theirs = probes.block_keys.merge(stored, on="lookup")[["probe", "rid"]].drop_duplicates()
+    assert len(ours) > 100
+    assert sorted(ours.itertuples(index=False, name=None)) == sorted(
+        theirs.itertuples(index=False, name=None)
+    )
+    assert not ours.duplicated().any()

@@ -101,6 +101,7 @@ from linkage.store._index import (
     RecordTable,
     Rewritten,
     StoreIndex,
+    _spans,
 )
 from linkage.store._records import (
     RANK,
@@ -1111,20 +1112,24 @@ class RecordStore:
         lookups = probes.block_keys
         if lookups.empty:
             return pd.DataFrame({"probe": [], "rid": []})
-        values = lookups["lookup"].unique().tolist()
+        codes, values = pd.factorize(lookups["lookup"])
         # The keys held in memory, as a check finds them (a record another thread's write
         # committed after this view was read is not there: the next check finds it).
-        which, rids = self._index().keys.find(values)
-        found = pd.DataFrame(
-            {
-                "lookup": pd.array(np.array(values, dtype=object)[which], dtype=object),
-                "rid": rids,
-            }
-        )
+        which, rids = self._index().keys.find(values.tolist())  # grouped by lookup
         # A key shared by more records than the block limit is not used, as in link.
-        sizes = found.groupby("lookup")["rid"].transform("size")
-        found = found[sizes < self._state.max_block_size]
-        pairs = lookups.merge(found, on="lookup")[["probe", "rid"]].drop_duplicates()
+        keep = np.bincount(which, minlength=len(values))[which] < self._state.max_block_size
+        which, rids = which[keep], rids[keep]
+        # Each blocking key of each probe joined to the key's records, in the order a merge
+        # of the two would give (the probes' keys in order, each key's records in order).
+        per_key = np.bincount(which, minlength=len(values))
+        first = np.cumsum(per_key) - per_key
+        n = per_key[codes]
+        pairs = pd.DataFrame(
+            {
+                "probe": np.repeat(lookups["probe"].to_numpy(np.int64), n),
+                "rid": rids[_spans(first[codes], n)],
+            }
+        ).drop_duplicates()
         if exclude_self:
             own = probes.rids[pairs["probe"].to_numpy()]
             pairs = pairs[pairs["rid"].to_numpy() != own]
