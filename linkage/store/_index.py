@@ -314,7 +314,7 @@ class HeldRows:
     (``entity_id ->`` the row). A check reads them in microseconds; DuckDB finds one
     row by an indexed key in ~3 ms, decompressing a vector of each column per row.
 
-    One read of the table (an Arrow table, sorted by the key's hash), then the rows a
+    One read of the table (an Arrow table, sorted by the key or its hash), then the rows a
     write changed, read again after it commits (:meth:`with_rows`) into a second Arrow
     table, ``delta`` (``changed``: key -> its row's position there, None when the key has
     no row now): a new object each time, so a check holding the old one reads it
@@ -346,7 +346,16 @@ class HeldRows:
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection, select: str, table: str, key: str) -> HeldRows:
-        """Hold ``SELECT <select> FROM <table>``, found by the column ``key``."""
+        """Hold ``SELECT <select> FROM <table>``, found by the column ``key``: sorted by
+        the key when it is an integer (rids: the order they are stored in, and a row is
+        found by a binary search, no sorted copy made), else by the key's hash."""
+        kind = con.sql(f"SELECT {quote(key)} FROM {table} LIMIT 0").types[0]
+        if str(kind) in _INTEGER_TYPES:
+            rows = con.sql(f"SELECT {select} FROM {table} ORDER BY {quote(key)}").to_arrow_table()
+            rows = rows.combine_chunks()
+            keys = np.asarray(rows.column(key).to_numpy(), dtype=np.int64)
+            by_int = [(keys, np.arange(len(keys), dtype=np.int64))]
+            return cls(np.array([], dtype=np.uint64), rows, key, {}, (select, table), by_int)
         data = con.sql(
             f"SELECT {_hash_sql(key)} AS linkage_held_hash, {select} FROM {table} "
             "ORDER BY linkage_held_hash"
@@ -373,12 +382,18 @@ class HeldRows:
             rows = self.delta.take(pa.array(list(again.values()), type=pa.int64())).to_pylist()
             for i, row in zip(again, rows):
                 out[i] = row
-        if not looked or not len(self.hashes):
+        if not looked or not self.table.num_rows:
             return out
-        wanted = np.array([_hash(keys[i]) for i in looked], dtype=np.uint64)
-        low = np.searchsorted(self.hashes, wanted, "left")
-        high = np.searchsorted(self.hashes, wanted, "right")
-        positions = [p for a, b in zip(low.tolist(), high.tolist()) for p in range(a, b)]
+        if self._int_keyed:
+            keys_sorted, order = self._int_positions()
+            wanted = np.asarray([keys[i] for i in looked], dtype=np.int64)
+            at = np.minimum(np.searchsorted(keys_sorted, wanted), len(keys_sorted) - 1)
+            positions = order[at[keys_sorted[at] == wanted]].tolist()
+        else:
+            wanted = np.array([_hash(keys[i]) for i in looked], dtype=np.uint64)
+            low = np.searchsorted(self.hashes, wanted, "left")
+            high = np.searchsorted(self.hashes, wanted, "right")
+            positions = [p for a, b in zip(low.tolist(), high.tolist()) for p in range(a, b)]
         if not positions:
             return out
         found = self.table.take(pa.array(positions, type=pa.int64())).to_pylist()
@@ -399,7 +414,7 @@ class HeldRows:
             return None
         looked = [k for k in keys if k not in self.changed]
         parts = [self.delta.take(pa.array(again, type=pa.int64()))] if again else []
-        if looked and pa.types.is_integer(self.table.schema.field(self.key_column).type):
+        if looked and self._int_keyed:
             keys_sorted, order = self._int_positions()
             if not len(keys_sorted):
                 return None
@@ -422,6 +437,12 @@ class HeldRows:
             return self.table.slice(0, 0)
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
+    @property
+    def _int_keyed(self) -> bool:
+        import pyarrow as pa
+
+        return pa.types.is_integer(self.table.schema.field(self.key_column).type)
+
     def _int_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """The table's integer keys sorted, and the position of each one's row."""
         with _BY_INT_LOCK:
@@ -442,7 +463,7 @@ class HeldRows:
         import pyarrow.compute as pc
 
         keys = list(dict.fromkeys(keys))
-        if len(self.changed) + len(keys) > max(len(self.hashes) // 8, 10_000):
+        if len(self.changed) + len(keys) > max(self.table.num_rows // 8, 10_000):
             select, table = self._read
             return HeldRows.read(con, select, table, self.key_column)
         changed = dict(self.changed)
@@ -494,6 +515,9 @@ def _matching(rows: Any, schema: Any) -> Any:
 
 
 _BY_INT_LOCK = threading.Lock()
+_INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+)
 
 
 def _positions(sorted_hashes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
