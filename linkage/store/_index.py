@@ -177,7 +177,7 @@ class MemoryIndex:
             low = np.searchsorted(part_hashes, wanted, "left")
             lengths = np.searchsorted(part_hashes, wanted, "right") - low
             which.append(np.repeat(np.arange(len(wanted)), lengths))
-            values.append(part_values[_spans(low, lengths)])
+            values.append(part_values[spans(low, lengths)])
         order = np.argsort(np.concatenate(which), kind="stable")
         return np.concatenate(which)[order], np.concatenate(values)[order]
 
@@ -524,10 +524,10 @@ def _positions(sorted_hashes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Every position of ``sorted_hashes`` that holds one of ``wanted`` (in the order of
     ``wanted``), without a Python loop over them."""
     low = np.searchsorted(sorted_hashes, wanted, "left")
-    return _spans(low, np.searchsorted(sorted_hashes, wanted, "right") - low)
+    return spans(low, np.searchsorted(sorted_hashes, wanted, "right") - low)
 
 
-def _spans(low: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def spans(low: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions ``low[i] .. low[i] + lengths[i] - 1`` of every i, in order."""
     ends = np.cumsum(lengths)
     total = int(ends[-1]) if len(ends) else 0

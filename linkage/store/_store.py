@@ -101,7 +101,7 @@ from linkage.store._index import (
     RecordTable,
     Rewritten,
     StoreIndex,
-    _spans,
+    spans,
 )
 from linkage.store._records import (
     RANK,
@@ -1127,7 +1127,7 @@ class RecordStore:
         pairs = pd.DataFrame(
             {
                 "probe": np.repeat(lookups["probe"].to_numpy(np.int64), n),
-                "rid": rids[_spans(first[codes], n)],
+                "rid": rids[spans(first[codes], n)],
             }
         ).drop_duplicates()
         if exclude_self:
