@@ -340,8 +340,9 @@ class HeldRows:
         self.changed = changed
         self.delta = delta if delta is not None else table.slice(0, 0)
         self._read = read  # (select list, table): how to read rows again
-        # Integer keys (rids), sorted, and their rows' positions: made at the first take()
-        # and shared with the objects with_rows() makes (they hold the same table).
+        # Integer keys (rids), sorted, and their rows' positions: given by read() (the rows
+        # are in key order), else made at the first take(); shared with the objects
+        # with_rows() makes (they hold the same table).
         self._by_int: list[tuple[np.ndarray, np.ndarray]] = by_int if by_int is not None else []
 
     @classmethod
