@@ -386,10 +386,8 @@ class HeldRows:
         if not looked or not self.table.num_rows:
             return out
         if self._int_keyed:
-            keys_sorted, order = self._int_positions()
-            wanted = np.asarray([keys[i] for i in looked], dtype=np.int64)
-            at = np.minimum(np.searchsorted(keys_sorted, wanted), len(keys_sorted) - 1)
-            positions = order[at[keys_sorted[at] == wanted]].tolist()
+            positions, _ = self._int_rows([keys[i] for i in looked])
+            positions = positions.tolist()
         else:
             wanted = np.array([_hash(keys[i]) for i in looked], dtype=np.uint64)
             low = np.searchsorted(self.hashes, wanted, "left")
@@ -416,14 +414,10 @@ class HeldRows:
         looked = [k for k in keys if k not in self.changed]
         parts = [self.delta.take(pa.array(again, type=pa.int64()))] if again else []
         if looked and self._int_keyed:
-            keys_sorted, order = self._int_positions()
-            if not len(keys_sorted):
+            positions, every = self._int_rows(looked)
+            if not every:
                 return None
-            wanted = np.asarray(looked, dtype=np.int64)
-            at = np.minimum(np.searchsorted(keys_sorted, wanted), len(keys_sorted) - 1)
-            if not (keys_sorted[at] == wanted).all():
-                return None
-            parts.append(self.table.take(pa.array(order[at], type=pa.int64())))
+            parts.append(self.table.take(pa.array(positions, type=pa.int64())))
         elif looked:
             wanted = np.array([_hash(k) for k in looked], dtype=np.uint64)
             positions = _positions(self.hashes, wanted)
@@ -443,6 +437,17 @@ class HeldRows:
         import pyarrow as pa
 
         return pa.types.is_integer(self.table.schema.field(self.key_column).type)
+
+    def _int_rows(self, keys: Sequence[int]) -> tuple[np.ndarray, bool]:
+        """Positions in the table of the rows of the integer ``keys`` that have one, by
+        binary search, and whether every key has one."""
+        keys_sorted, order = self._int_positions()
+        wanted = np.asarray(keys, dtype=np.int64)
+        if not len(keys_sorted):
+            return np.array([], dtype=np.int64), not len(wanted)
+        at = np.minimum(np.searchsorted(keys_sorted, wanted), len(keys_sorted) - 1)
+        hit = keys_sorted[at] == wanted
+        return order[at[hit]], bool(hit.all())
 
     def _int_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """The table's integer keys sorted, and the position of each one's row."""
@@ -483,15 +488,14 @@ class HeldRows:
             column = quote(self.key_column)
             kind = "BIGINT" if isinstance(keys[0], int) else "VARCHAR"
             # Through Arrow, as the table itself was read (and faster than fetchall).
-            parts.append(
-                con.sql(
-                    f"SELECT {select} FROM {table} WHERE {column} IN (SELECT unnest(?::{kind}[]))",
-                    params=[keys],
-                ).to_arrow_table()
-            )
-        if len(parts) > 1:
+            read = con.sql(
+                f"SELECT {select} FROM {table} WHERE {column} IN (SELECT unnest(?::{kind}[]))",
+                params=[keys],
+            ).to_arrow_table()
+            parts.append(read.cast(delta.schema))
+        if len(parts) > 1:  # the rows given are cast already (_matching)
             offset = delta.num_rows
-            delta = pa.concat_tables([p.cast(delta.schema) for p in parts]).combine_chunks()
+            delta = pa.concat_tables(parts).combine_chunks()
             found_keys = delta.column(self.key_column).slice(offset).to_pylist()
             changed.update(zip(found_keys, range(offset, offset + len(found_keys))))
         return HeldRows(
