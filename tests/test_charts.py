@@ -228,6 +228,7 @@ def test_dashboards_are_written(sample_result, tmp_path):
         assert not re.search(r"<script[^>]+src=[\"']?https?:", text, re.I)
 
 
+@pytest.mark.slow  # 15-40 s on the 2-core machine: the quick tier stays under 5 min
 def test_charts_draw_in_a_headless_browser_without_network(saved_charts):
     for name, (html, _) in saved_charts.items():
         dom, console = open_offline(html)

@@ -145,6 +145,7 @@ def test_fast_path_equals_sql_people(tmp_path) -> None:
         _assert_equal(store, _pairs(store, 12_000, seed=1))
 
 
+@pytest.mark.slow  # 15-40 s on the 2-core machine: the quick tier stays under 5 min
 def test_fast_path_equals_sql_organizations(tmp_path) -> None:
     with _store(tmp_path, _accounts(2500)) as store:
         _assert_equal(store, _pairs(store, 12_000, seed=2))
@@ -160,6 +161,7 @@ def test_fast_path_equals_sql_on_100000_pairs(tmp_path, level) -> None:
         _assert_equal(store, pairs)
 
 
+@pytest.mark.slow  # 15-40 s on the 2-core machine: the quick tier stays under 5 min
 def test_a_check_answers_as_sql_does(tmp_path) -> None:
     """check_one through the fast path and through SQL: the same candidates, decisions,
     reasons and weights, for known people under new ids and strangers."""
@@ -229,6 +231,7 @@ def _answers_as_sql(store: RecordStore, forms: list[dict]) -> list:
     return held
 
 
+@pytest.mark.slow  # 15-40 s on the 2-core machine: the quick tier stays under 5 min
 def test_held_rows_follow_imports_edits_and_erasures(tmp_path) -> None:
     """The candidates' values and golden records a check reads from memory follow every
     write, by this store object and by another one on the same file."""

@@ -305,6 +305,7 @@ def test_result_golden_has_one_row_per_entity_and_every_record(linked, sample) -
     assert {"company", "mobile", "mobile_all", "email_all", "source_all"} <= set(golden.columns)
 
 
+@pytest.mark.slow  # 15-40 s on the 2-core machine: the quick tier stays under 5 min
 def test_golden_records_built_in_passes_equal_one_pass(linked, monkeypatch) -> None:
     # DuckDB holds list() and arg_max() states in memory: past what the memory limit holds,
     # the entities are aggregated in passes. The passes change nothing in the answer.
@@ -353,6 +354,7 @@ def _wide_members(memory_limit: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@pytest.mark.slow  # 15-40 s on the 2-core machine: the quick tier stays under 5 min
 def test_golden_records_out_of_memory_try_again_in_more_passes(monkeypatch, caplog) -> None:
     # What else a connection holds shares its memory limit: when the estimate of passes
     # proves too few, DuckDB runs out of memory and the passes double until the entities
