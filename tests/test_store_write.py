@@ -368,14 +368,35 @@ def test_typed_values_survive_json_and_back_in_duckdb() -> None:
     assert back.to_pylist() == values.to_pylist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: AddResult.entities is documented with the `decision` and `match_weight` of "
-    "each record's best link, but has only record_id, entity_id and outcome",
-)
 def test_an_import_says_how_sure_each_assignment_is(leads, store) -> None:
-    added = store.add(leads.iloc[N_STORED : N_STORED + 20].drop(columns=TRUTH))
-    assert {"decision", "match_weight"} <= set(added.entities.columns)
+    batch = leads.iloc[N_STORED:].drop(columns=TRUTH)
+    checked = store.check(batch).set_index("record_id")  # the same scoring, nothing written
+    added = store.add(batch).entities.set_index("record_id")
+    assert {"decision", "match_weight"} <= set(added.columns)
+    # A record joined to a customer, or merged with another new one, got there by a link
+    # strong enough to merge on its own.
+    merged = added[added["outcome"].isin(["joined", "merged_in_batch"])]
+    assert len(merged) > 50 and (merged["decision"] == "auto_merge").all()
+    # A new record's best link, if any, fell short, unless it was refused as a conflict.
+    new = added[added["outcome"] == "new"]
+    assert (new["decision"] == "auto_merge").sum() <= len(new) // 20
+    assert set(new["decision"].dropna()) <= {"auto_merge", "review", "distinct"}
+    # No weight without a decision, and the reverse.
+    assert (added["decision"].isna() == added["match_weight"].isna()).all()
+    # The best link is at least the best stored candidate a check finds (the import also
+    # scores the batch's records against each other), and is that one for a joined record.
+    found = checked["match_weight"].notna()
+    assert found.sum() > 100
+    best = added.loc[checked.index[found], "match_weight"]
+    assert (best >= checked.loc[found, "match_weight"] - 1e-9).all()
+    # A joined record with no one else of its person in the batch (by the generator's
+    # truth) has no stronger link to find in it.
+    people = leads.iloc[N_STORED:].set_index("lead_id")["true_person_id"]
+    alone = people.map(people.value_counts()) == 1
+    joined = added.index[(added["outcome"] == "joined").to_numpy() & alone[added.index].to_numpy()]
+    assert len(joined) > 30
+    same = np.isclose(added.loc[joined, "match_weight"], checked.loc[joined, "match_weight"])
+    assert same.all()
 
 
 def test_an_import_of_sparse_web_form_leads(store) -> None:

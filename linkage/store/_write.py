@@ -432,11 +432,14 @@ def add_batch(
             store.queue, state, scorer, work, ids, probes, derived, scored, plan, actor
         )
     timings["total"] = time.perf_counter() - started
+    decision, weight = _best_links(probes.rids, scored)
     entities = pd.DataFrame(
         {
             "record_id": ids,
             "entity_id": plan["entity_id"],
             "outcome": plan["outcome"],
+            "decision": decision,
+            "match_weight": weight,
         }
     )
     result = AddResult(
@@ -449,6 +452,28 @@ def add_batch(
         retrain_advised=state.retrain_advised,
     )
     return result, state, appended
+
+
+def _best_links(rids: np.ndarray, scored: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Per record of the batch (``rids``, in order): the decision and match weight of its
+    strongest scored pair, with a stored record or another of the batch; missing where it
+    had no candidate. Ties go to the pair scored first (pairs are sorted by rid)."""
+    if scored.empty:
+        missing = pd.Series([None] * len(rids), dtype=object)
+        return missing, np.full(len(rids), np.nan)
+    weight = scored["match_weight"].to_numpy(np.float64)
+    # Each pair counts for each of its records that is in the batch.
+    ends = pd.DataFrame(
+        {
+            "rid": np.concatenate([scored["rid_l"].to_numpy(), scored["rid_r"].to_numpy()]),
+            "weight": np.concatenate([weight, weight]),
+            "decision": np.concatenate([scored["decision"].to_numpy(object)] * 2),
+        }
+    )
+    best = ends.sort_values("weight", ascending=False, kind="stable").drop_duplicates("rid")
+    best = best.set_index("rid").reindex(np.asarray(rids, dtype=np.int64))
+    decision = best["decision"].astype(object).where(best["decision"].notna(), None)
+    return decision.reset_index(drop=True), best["weight"].to_numpy(np.float64)
 
 
 def _all_pairs(
