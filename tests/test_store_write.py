@@ -399,6 +399,45 @@ def test_an_import_says_how_sure_each_assignment_is(leads, store) -> None:
     assert same.all()
 
 
+def test_items_an_import_makes_carry_the_models_evidence(leads, store) -> None:
+    # The desk explains an item field by field from its comparison vector: items made by
+    # an import carry theirs, as a run's do.
+    before = set(store.queue.items()["item_id"])
+    added = store.add(leads.iloc[N_STORED:].drop(columns=TRUTH))
+    items = store.queue.items()
+    made = items[~items["item_id"].isin(before)]
+    assert added.review_items == len(made) > 5
+    # Each item's levels are the ones the model gives its pair, scored again here from the
+    # stored rows (the compiled model, with the counts after the import, as it scored).
+    con, scorer = store._cursor(), store._scorer()  # the test looks inside the store
+    stored = dict(con.execute("SELECT record_key, rid FROM store_lookup").fetchall())
+    rids = sorted({stored[k] for k in pd.concat([made["lead_id_l"], made["lead_id_r"]])})
+    payloads = dict(
+        con.execute(
+            "SELECT rid, payload FROM store_lookup WHERE rid IN (SELECT unnest(?::BIGINT[]))",
+            [rids],
+        ).fetchall()
+    )
+    rows = scorer.fast_rows(
+        store._index().counts.get,
+        [],
+        [],
+        [],
+        [],
+        rids,
+        [payloads[r] for r in rids],
+        store._state.totals,
+    )
+    for item in made.itertuples():
+        evidence = store.queue.evidence(item.item_id)
+        assert evidence, f"item {item.item_id} ({item.kind}) has no evidence"
+        a, b = sorted([stored[item.lead_id_l], stored[item.lead_id_r]])
+        pair = scorer.fast.score(rows[a], rows[b])
+        assert pair.match_weight == pytest.approx(item.match_weight, abs=1e-6)
+        want = dict(zip(scorer.fast.names, pair.gammas, strict=True))
+        assert {row["comparison"]: row["gamma"] for row in evidence} == want
+
+
 def test_an_import_of_sparse_web_form_leads(store) -> None:
     """Two or more records in which a field of a two-field blocking rule is empty in every
     row (web-form leads: name and mobile, no email) used to raise AttributeError."""

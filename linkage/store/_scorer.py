@@ -721,8 +721,8 @@ class Scorer:
         right: Sequence[int] | np.ndarray,
     ) -> pd.DataFrame:
         """Like :meth:`score`, as a frame with each comparison's level (``gamma_<c>``):
-        the reference the fast path is measured against (not prepared: for tests and
-        benchmarks)."""
+        the reference the fast path is measured against, and the evidence an import keeps
+        for its review items (not prepared: called on a few pairs, or by tests)."""
         self._prepare(con)
         run(con, "DELETE FROM linkage_check_pairs")
         pairs = pd.DataFrame(

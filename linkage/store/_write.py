@@ -427,6 +427,7 @@ def add_batch(
         evidence = store._score(con, scorer, probes, group_store, group_batch, more=True)
     with timer(timings, "cluster"):
         plan = _cluster_batch(scorer.model, probes, scored, evidence)
+        plan["gammas"] = _item_gammas(con, scorer, scored, plan["conflicts"])
     with timer(timings, "write"):
         review_count, conflicts, state, appended = _write_batch(
             store.queue, state, scorer, work, ids, probes, derived, scored, plan, actor
@@ -474,6 +475,38 @@ def _best_links(rids: np.ndarray, scored: pd.DataFrame) -> tuple[pd.Series, np.n
     best = best.set_index("rid").reindex(np.asarray(rids, dtype=np.int64))
     decision = best["decision"].astype(object).where(best["decision"].notna(), None)
     return decision.reset_index(drop=True), best["weight"].to_numpy(np.float64)
+
+
+def _item_gammas(
+    con: duckdb.DuckDBPyConnection, scorer: Scorer, scored: pd.DataFrame, conflicts: pd.DataFrame
+) -> pd.DataFrame:
+    """The comparison vector of each pair that becomes a review item (the review band and
+    the refused links), as a run keeps it for the desk's evidence: ``rid_l, rid_r,
+    gammas`` (JSON ``{comparison: gamma}``). Scored again on the rows the import staged:
+    a few hundred pairs, where keeping every pair's levels would cost the whole batch."""
+    wanted = pd.concat(
+        [
+            scored.loc[scored["decision"] == "review", ["rid_l", "rid_r"]],
+            conflicts[["rid_l", "rid_r"]],
+        ],
+        ignore_index=True,
+    ).drop_duplicates()
+    if wanted.empty:
+        return pd.DataFrame(columns=["rid_l", "rid_r", "gammas"])
+    levels = scorer.score_levels(con, wanted["rid_l"], wanted["rid_r"])
+    columns = [c for c in levels.columns if c.startswith("gamma_")]
+    names = [c.removeprefix("gamma_") for c in columns]
+    gammas = [
+        json.dumps({n: (None if v != v else int(v)) for n, v in zip(names, row)})
+        for row in levels[columns].to_numpy().tolist()
+    ]
+    return pd.DataFrame(
+        {
+            "rid_l": levels["rid_l"].to_numpy(np.int64),
+            "rid_r": levels["rid_r"].to_numpy(np.int64),
+            "gammas": gammas,
+        }
+    )
 
 
 def _all_pairs(
@@ -1018,6 +1051,9 @@ def _insert_review_items(
                 ],
                 dtype=object,
             )
+        gammas = frame[["rid_l", "rid_r"]].merge(
+            plan["gammas"], on=["rid_l", "rid_r"], how="left", validate="many_to_one"
+        )["gammas"]
         frames.append(
             pd.DataFrame(
                 {
@@ -1028,6 +1064,7 @@ def _insert_review_items(
                     "match_weight": frame["match_weight"].to_numpy(float),
                     "match_probability": frame["match_probability"].to_numpy(float),
                     "reason": reason,
+                    "gammas": gammas.to_numpy(object),
                 }
             )
         )
@@ -1047,6 +1084,19 @@ def _insert_review_items(
         FROM new_items n ANTI JOIN review_items i USING (key_l, key_r)
         """,
         [run_number, run_number, stamp, stamp],
+    )
+    # The model's evidence of each item, for the desk (an item that had some keeps it).
+    run(
+        tx,
+        """
+        INSERT INTO review_evidence
+        SELECT i.item_id, any_value(n.gammas), ? FROM new_items n
+        JOIN review_items i USING (key_l, key_r)
+        WHERE n.gammas IS NOT NULL
+          AND i.item_id NOT IN (SELECT item_id FROM review_evidence)
+        GROUP BY i.item_id
+        """,
+        [run_number],
     )
     tx.unregister("new_items")
     rids = np.unique(
