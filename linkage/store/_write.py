@@ -463,18 +463,20 @@ def _best_links(rids: np.ndarray, scored: pd.DataFrame) -> tuple[pd.Series, np.n
         missing = pd.Series([None] * len(rids), dtype=object)
         return missing, np.full(len(rids), np.nan)
     weight = scored["match_weight"].to_numpy(np.float64)
-    # Each pair counts for each of its records that is in the batch.
-    ends = pd.DataFrame(
-        {
-            "rid": np.concatenate([scored["rid_l"].to_numpy(), scored["rid_r"].to_numpy()]),
-            "weight": np.concatenate([weight, weight]),
-            "decision": np.concatenate([scored["decision"].to_numpy(object)] * 2),
-        }
-    )
-    best = ends.sort_values("weight", ascending=False, kind="stable").drop_duplicates("rid")
-    best = best.set_index("rid").reindex(np.asarray(rids, dtype=np.int64))
-    decision = best["decision"].astype(object).where(best["decision"].notna(), None)
-    return decision.reset_index(drop=True), best["weight"].to_numpy(np.float64)
+    # Each pair counts for each of its records that is in the batch: per record, the end
+    # of greatest weight, the first scored among equals (positions break ties).
+    ends = np.concatenate([scored["rid_l"].to_numpy(np.int64), scored["rid_r"].to_numpy(np.int64)])
+    weights = np.concatenate([weight, weight])
+    order = np.lexsort((np.arange(len(ends)), -weights, ends))
+    first = order[np.r_[True, ends[order][1:] != ends[order][:-1]]]
+    best_rid = ends[first]
+    wanted = np.asarray(rids, dtype=np.int64)
+    at = np.minimum(np.searchsorted(best_rid, wanted), len(best_rid) - 1)
+    found = best_rid[at] == wanted
+    pick = first[at] % len(weight)
+    decisions = scored["decision"].to_numpy(object)[pick]
+    decision = pd.Series(np.where(found, decisions, None), dtype=object)
+    return decision, np.where(found, weight[pick], np.nan)
 
 
 def _item_gammas(
