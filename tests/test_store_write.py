@@ -407,11 +407,32 @@ def test_items_an_import_makes_carry_the_models_evidence(leads, store) -> None:
     items = store.queue.items()
     made = items[~items["item_id"].isin(before)]
     assert added.review_items == len(made) > 5
-    # Each item's levels are the ones the model gives its pair, scored again here from the
-    # stored rows (the compiled model, with the counts after the import, as it scored).
+    _assert_evidence_is_the_models(store, made)
+
+
+def test_items_a_recluster_makes_carry_the_models_evidence(store) -> None:
+    # A reviewer keeps two members of a four-record entity apart: the recluster refuses
+    # the links that would join them again, and the conflicts it raises carry the model's
+    # comparison vectors, as a run's items do.
+    entities = store.entities
+    sizes = entities["entity_id"].map(entities["entity_id"].value_counts())
+    members = entities[sizes >= 3].sort_values(["entity_id", "lead_id"])
+    group = members[members["entity_id"] == members["entity_id"].iloc[0]]["lead_id"].tolist()
+    before = set(store.queue.items()["item_id"])
+    store.queue.decide_pair(group[0], group[1], "non_match", reviewer="li.na")
+    store.recluster()
+    items = store.queue.items()
+    made = items[~items["item_id"].isin(before) & (items["kind"] != "manual")]
+    assert (made["kind"] == "conflict").sum() >= 1
+    _assert_evidence_is_the_models(store, made)
+
+
+def _assert_evidence_is_the_models(store, items: pd.DataFrame) -> None:
+    """Each item's levels are the ones the model gives its pair, scored again here from
+    the stored rows (the compiled model, with the store's counts now)."""
     con, scorer = store._cursor(), store._scorer()  # the test looks inside the store
     stored = dict(con.execute("SELECT record_key, rid FROM store_lookup").fetchall())
-    rids = sorted({stored[k] for k in pd.concat([made["lead_id_l"], made["lead_id_r"]])})
+    rids = sorted({stored[k] for k in pd.concat([items["lead_id_l"], items["lead_id_r"]])})
     payloads = dict(
         con.execute(
             "SELECT rid, payload FROM store_lookup WHERE rid IN (SELECT unnest(?::BIGINT[]))",
@@ -428,7 +449,7 @@ def test_items_an_import_makes_carry_the_models_evidence(leads, store) -> None:
         [payloads[r] for r in rids],
         store._state.totals,
     )
-    for item in made.itertuples():
+    for item in items.itertuples():
         evidence = store.queue.evidence(item.item_id)
         assert evidence, f"item {item.item_id} ({item.kind}) has no evidence"
         a, b = sorted([stored[item.lead_id_l], stored[item.lead_id_r]])

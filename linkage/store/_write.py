@@ -479,6 +479,29 @@ def _best_links(rids: np.ndarray, scored: pd.DataFrame) -> tuple[pd.Series, np.n
     return decision, np.where(found, weight[pick], np.nan)
 
 
+def _add_item_evidence(tx: duckdb.DuckDBPyConnection, frame: pd.DataFrame, run_number: int) -> None:
+    """The model's evidence of each item (``key_l, key_r, gammas``), for the desk: an item
+    that has some keeps it (its levels do not change when the model is retrained)."""
+    frame = frame[frame["gammas"].notna()]
+    if frame.empty:
+        return
+    tx.register("new_evidence", frame)
+    try:
+        run(
+            tx,
+            """
+            INSERT INTO review_evidence
+            SELECT i.item_id, any_value(n.gammas), ? FROM new_evidence n
+            JOIN review_items i USING (key_l, key_r)
+            WHERE i.item_id NOT IN (SELECT item_id FROM review_evidence)
+            GROUP BY i.item_id
+            """,
+            [run_number],
+        )
+    finally:
+        tx.unregister("new_evidence")
+
+
 def _item_gammas(
     con: duckdb.DuckDBPyConnection, scorer: Scorer, scored: pd.DataFrame, conflicts: pd.DataFrame
 ) -> pd.DataFrame:
@@ -1087,20 +1110,8 @@ def _insert_review_items(
         """,
         [run_number, run_number, stamp, stamp],
     )
-    # The model's evidence of each item, for the desk (an item that had some keeps it).
-    run(
-        tx,
-        """
-        INSERT INTO review_evidence
-        SELECT i.item_id, any_value(n.gammas), ? FROM new_items n
-        JOIN review_items i USING (key_l, key_r)
-        WHERE n.gammas IS NOT NULL
-          AND i.item_id NOT IN (SELECT item_id FROM review_evidence)
-        GROUP BY i.item_id
-        """,
-        [run_number],
-    )
     tx.unregister("new_items")
+    _add_item_evidence(tx, items[["key_l", "key_r", "gammas"]], run_number)
     rids = np.unique(
         np.concatenate(
             [np.concatenate([f["probe_rid"], f["other"]]) for f in (band, conflicts) if len(f)]
@@ -1433,6 +1444,7 @@ def recluster(
     scored = scored.sort_values(["rid_l", "rid_r"], kind="stable", ignore_index=True)
     verdicts = _verdicts_between(store.queue.constraints(), stored)
     labels, conflicts = _cluster_store(con, scorer, rids, scored, verdicts)
+    gammas = _item_gammas(con, scorer, scored, conflicts)
     stamp = project.now()
     with store.queue.file.transaction() as tx:
         project.pause_for_tests()
@@ -1467,6 +1479,18 @@ def recluster(
         items = _sync_store_items(
             tx, key_of, entity_of, sizes, scored, conflicts, run_number, stamp
         )
+        if len(gammas):
+            a = key_of.reindex(gammas["rid_l"].to_numpy()).to_numpy(dtype=object)
+            b = key_of.reindex(gammas["rid_r"].to_numpy()).to_numpy(dtype=object)
+            first = np.array([x <= y for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
+            keyed = pd.DataFrame(
+                {
+                    "key_l": np.where(first, a, b),
+                    "key_r": np.where(first, b, a),
+                    "gammas": gammas["gammas"].to_numpy(object),
+                }
+            )
+            _add_item_evidence(tx, keyed, run_number)
         _rebuild_golden(tx, sorted(set(before[moved]) | set(entity[moved])))
         project.log_event(
             tx,
