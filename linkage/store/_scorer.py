@@ -721,8 +721,9 @@ class Scorer:
         right: Sequence[int] | np.ndarray,
     ) -> pd.DataFrame:
         """Like :meth:`score`, as a frame with each comparison's level (``gamma_<c>``):
-        the reference the fast path is measured against, and the evidence an import keeps
-        for its review items (not prepared: called on a few pairs, or by tests)."""
+        the reference the fast path is measured against, and the evidence an import or a
+        recluster keeps for its review items (not prepared: called once per write, on the
+        pairs behind review items, or by tests)."""
         self._prepare(con)
         run(con, "DELETE FROM linkage_check_pairs")
         pairs = pd.DataFrame(

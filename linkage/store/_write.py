@@ -1479,18 +1479,12 @@ def recluster(
         items = _sync_store_items(
             tx, key_of, entity_of, sizes, scored, conflicts, run_number, stamp
         )
-        if len(gammas):
-            a = key_of.reindex(gammas["rid_l"].to_numpy()).to_numpy(dtype=object)
-            b = key_of.reindex(gammas["rid_r"].to_numpy()).to_numpy(dtype=object)
-            first = np.array([x <= y for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
-            keyed = pd.DataFrame(
-                {
-                    "key_l": np.where(first, a, b),
-                    "key_r": np.where(first, b, a),
-                    "gammas": gammas["gammas"].to_numpy(object),
-                }
-            )
-            _add_item_evidence(tx, keyed, run_number)
+        key_l, key_r = _item_keys(key_of, gammas)
+        _add_item_evidence(
+            tx,
+            pd.DataFrame({"key_l": key_l, "key_r": key_r, "gammas": gammas["gammas"]}),
+            run_number,
+        )
         _rebuild_golden(tx, sorted(set(before[moved]) | set(entity[moved])))
         project.log_event(
             tx,
@@ -1684,6 +1678,15 @@ def _stable_entity_ids(
     return np.array([ids[label] for label in labels.tolist()], dtype=object)
 
 
+def _item_keys(key_of: pd.Series, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The record keys of each pair of ``frame`` (``rid_l, rid_r``; ``key_of`` by rid), in
+    the order review items keep them: the smaller key first."""
+    a = key_of.reindex(frame["rid_l"].to_numpy()).to_numpy(dtype=object)
+    b = key_of.reindex(frame["rid_r"].to_numpy()).to_numpy(dtype=object)
+    first = np.array([x <= y for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
+    return np.where(first, a, b), np.where(first, b, a)
+
+
 def _sync_store_items(
     tx: duckdb.DuckDBPyConnection,
     key_of: pd.Series,
@@ -1699,17 +1702,15 @@ def _sync_store_items(
     refused links flagged as conflicts. Returns the items made."""
 
     def keyed(frame: pd.DataFrame) -> pd.DataFrame:
-        a = key_of.reindex(frame["rid_l"].to_numpy()).to_numpy(dtype=object)
-        b = key_of.reindex(frame["rid_r"].to_numpy()).to_numpy(dtype=object)
+        key_l, key_r = _item_keys(key_of, frame)
         left_entity = entity_of.reindex(frame["rid_l"].to_numpy()).to_numpy(dtype=object)
         right_entity = entity_of.reindex(frame["rid_r"].to_numpy()).to_numpy(dtype=object)
         size_l = sizes.reindex(left_entity).fillna(1).to_numpy(np.int64)
         size_r = sizes.reindex(right_entity).fillna(1).to_numpy(np.int64)
-        first = np.array([x <= y for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
         return pd.DataFrame(
             {
-                "key_l": np.where(first, a, b),
-                "key_r": np.where(first, b, a),
+                "key_l": key_l,
+                "key_r": key_r,
                 "decision": frame["decision"].to_numpy(dtype=object),
                 "match_weight": frame["match_weight"].to_numpy(float),
                 "match_probability": frame["match_probability"].to_numpy(float),
