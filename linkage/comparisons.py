@@ -76,8 +76,8 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
         6. same address
         7. same shared switchboard number
         8. same website domain
-        9. company core names Jaro-Winkler >= 0.9
-        10. same core name, different regions (often a namesake in another city)
+        9. same core name, different regions (often a namesake in another city)
+        10. company core names Jaro-Winkler >= 0.9
         11. same city
         12. anything else (the account fields that both sides have all differ)
     """
@@ -135,13 +135,15 @@ def account_comparison(roles: Iterable[str]) -> ComparisonCreator:
             )
         )
     if has["company"]:
-        levels.append(cll.JaroWinklerLevel("company_core", 0.9))
+        # Before the fuzzy name: identical cores would reach Jaro-Winkler >= 0.9 first, and
+        # a namesake in another region would get the weight of a near-identical name.
         levels.append(
             cll.CustomLevel(
                 '"company_core_l" = "company_core_r"',
                 label_for_charts="same company name, different region",
             )
         )
+        levels.append(cll.JaroWinklerLevel("company_core", 0.9))
     if has["city"]:
         levels.append(cll.ExactMatchLevel("city_clean"))
     levels.append(cll.ElseLevel())

@@ -92,8 +92,8 @@ def test_account_levels_follow_the_fields_present() -> None:
         "Exact match on credit_code_clean",
         "same company",
         "Damerau-Levenshtein distance of credit_code_clean <= 1",
-        "Jaro-Winkler distance of company_core >= 0.9",
         "same company name, different region",
+        "Jaro-Winkler distance of company_core >= 0.9",
         "All other comparisons",
     ]
 
@@ -356,12 +356,6 @@ def test_account_levels_of_real_pairs(crafted, left, right, level) -> None:
     assert _level(crafted, "account", left, right) == level
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the account level 'same company name, different region' can never be "
-    "reached: the Jaro-Winkler >= 0.9 level before it already matches identical core names, "
-    "so a namesake in another city (华信科技(北京) vs 华信科技(上海)) gets the fuzzy-name weight",
-)
 def test_a_namesake_in_another_region_gets_its_own_level(crafted) -> None:
     assert _level(crafted, "account", "C1", "C3") == "same company name, different region"
 

@@ -121,13 +121,8 @@ def _assert_equal(store: RecordStore, pairs: pd.DataFrame) -> None:
             f"{comparison.name}: {int(differ.sum())} pairs at another level, first "
             f"{sql.loc[np.flatnonzero(differ)[0], ['rid_l', 'rid_r']].tolist()}"
         )
-        # Every level of every comparison is reached (null levels and tf levels too), but
-        # one no pair can reach: the account's equal core names already met Jaro-Winkler
-        # >= 0.9 one level up (an empty core is null, never '').
-        reachable = set(range(len(comparison.levels)))
-        if comparison.name == "account":
-            reachable.discard(len(comparison.levels) - 3)
-        missing = reachable - set(positions[:, j].tolist())
+        # Every level of every comparison is reached (null levels and tf levels too).
+        missing = set(range(len(comparison.levels))) - set(positions[:, j].tolist())
         assert not missing, f"{comparison.name}: levels {sorted(missing)} never reached"
     weights = np.array([p.match_weight for p in fast])
     assert np.abs(weights - sql["match_weight"].to_numpy()).max() < 1e-9
