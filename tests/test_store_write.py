@@ -6,6 +6,7 @@ retraining. (test_incremental.py covers scoring parity, crash safety and the com
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -425,6 +426,30 @@ def test_items_a_recluster_makes_carry_the_models_evidence(store) -> None:
     made = items[~items["item_id"].isin(before) & (items["kind"] != "manual")]
     assert (made["kind"] == "conflict").sum() >= 1
     _assert_evidence_is_the_models(store, made)
+
+
+def test_after_a_retrain_the_desk_explains_items_by_the_new_model(leads, store) -> None:
+    # The level table the desk reads (m, u, weight per level) is the model in use: after a
+    # retrain on more records, the new model's, not the one the store was built with.
+    def table() -> dict:
+        return json.loads(store.queue.file.meta("evidence_levels"))
+
+    store.add(leads.iloc[N_STORED:].drop(columns=TRUTH))
+    before = table()
+    store.retrain()
+    after = table()
+    settings = store.model.to_dict()["splink_settings"]
+    differ = 0
+    for comparison in settings["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
+        rows = after["comparisons"][name]["levels"]
+        assert [r["label"] for r in rows] == [lvl["label_for_charts"] for lvl in levels]
+        for row, level, old in zip(rows, levels, before["comparisons"][name]["levels"]):
+            if level.get("m_probability") is not None:
+                assert row["m"] == pytest.approx(level["m_probability"], rel=1e-9)
+                differ += row["m"] != pytest.approx(old["m"], rel=1e-6)
+    assert differ > 0  # retrained on 1,000 records instead of 800: the m estimates moved
 
 
 def _assert_evidence_is_the_models(store, items: pd.DataFrame) -> None:

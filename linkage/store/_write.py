@@ -1376,7 +1376,9 @@ def retrain(
     note: str | None,
 ) -> StoreState:
     """A new model version trained on the stored records (nothing is rescored), with the
-    thresholds, rules and settings of ``old``; returns the state it leaves."""
+    thresholds, rules and settings of ``old``; returns the state it leaves. The desk's
+    level table (``evidence_levels``) becomes the new model's: imports score by it from
+    now on, and a recluster scores every item again by it."""
 
     frame = con.execute("SELECT * FROM store_records ORDER BY rid").df()
     raw = [c for c in frame.columns if c.startswith("raw_")]
@@ -1407,6 +1409,10 @@ def retrain(
             ],
         )
         project.write_meta(tx, "store_model_version", str(version))
+        # The desk explains items by the model in use: the new one scores from now on.
+        project.write_meta(
+            tx, "evidence_levels", json.dumps(project.evidence_levels(result.linker))
+        )
         _write_state(tx, state)
         project.log_event(tx, "retrained", None, None, None, f"model version {version}")
     return state
