@@ -20,7 +20,12 @@ used inside a transaction of its own.
 from __future__ import annotations
 
 from linkage.project._erase import erase_records
-from linkage.project._evidence import evidence_levels, item_evidence, weight_in_words
+from linkage.project._evidence import (
+    evidence_levels,
+    gammas_json,
+    item_evidence,
+    weight_in_words,
+)
 from linkage.project._file import (
     FORMAT_VERSION,
     VERDICTS,
@@ -50,6 +55,7 @@ __all__ = [
     "ensure_item",
     "erase_records",
     "evidence_levels",
+    "gammas_json",
     "item_evidence",
     "log_event",
     "now",

@@ -21,7 +21,7 @@ from typing import Any
 
 from linkage import _splink, decisions
 
-__all__ = ["evidence_levels", "item_evidence", "weight_in_words"]
+__all__ = ["evidence_levels", "gammas_json", "item_evidence", "weight_in_words"]
 
 
 def evidence_levels(linker: Any) -> dict[str, Any]:
@@ -62,6 +62,15 @@ def evidence_levels(linker: Any) -> dict[str, Any]:
             )
         comparisons[name] = {"inputs": sorted(inputs.get(name, ())), "levels": rows}
     return {"prior_weight": math.log2(prior / (1 - prior)), "comparisons": comparisons}
+
+
+def gammas_json(names: list[str], rows: list[list[Any]]) -> list[str]:
+    """Each pair's comparison vector as the project file keeps it for :func:`item_evidence`:
+    JSON ``{comparison: gamma}`` (``rows``: one level per name; a missing level, NaN,
+    is ``null``)."""
+    return [
+        json.dumps({n: (None if v != v else int(v)) for n, v in zip(names, row)}) for row in rows
+    ]
 
 
 def item_evidence(

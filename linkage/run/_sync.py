@@ -5,7 +5,6 @@ queue items in one transaction.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -148,11 +147,7 @@ def pair_gammas(ctx: RunContext, pairs_table: str, frames: list[pd.DataFrame]) -
         ctx.con.unregister("linkage_gamma_pairs")
     keys_l, keys_r = ctx.keys[found["rid_l"].to_numpy()], ctx.keys[found["rid_r"].to_numpy()]
     names = [c.removeprefix("gamma_") for c in columns]
-    values = found[columns].to_numpy()
-    gammas = [
-        json.dumps({n: (None if v != v else int(v)) for n, v in zip(names, row)})
-        for row in values.tolist()
-    ]
+    gammas = project_mod.gammas_json(names, found[columns].to_numpy().tolist())
     return pd.DataFrame(
         {
             "key_l": np.where(keys_l <= keys_r, keys_l, keys_r),

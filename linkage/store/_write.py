@@ -521,10 +521,7 @@ def _item_gammas(
     levels = scorer.score_levels(con, wanted["rid_l"], wanted["rid_r"])
     columns = [c for c in levels.columns if c.startswith("gamma_")]
     names = [c.removeprefix("gamma_") for c in columns]
-    gammas = [
-        json.dumps({n: (None if v != v else int(v)) for n, v in zip(names, row)})
-        for row in levels[columns].to_numpy().tolist()
-    ]
+    gammas = project.gammas_json(names, levels[columns].to_numpy().tolist())
     return pd.DataFrame(
         {
             "rid_l": levels["rid_l"].to_numpy(np.int64),
