@@ -1055,8 +1055,13 @@ class RecordStore:
                 "records to add need an id column (the record_id role: 'id', 'lead_id', "
                 "'线索编号', ...) or roles={'record_id': '<your column>'}"
             )
-        values = work[[r for r in matching]].map(has_value)
-        empty = ~values.any(axis=1).to_numpy()
+        empty = np.ones(len(work), dtype=bool)
+        for role in matching:
+            # Text that is not blank has a value (most values); anything else: has_value.
+            empty &= [
+                not (v.strip() if type(v) is str else has_value(v))
+                for v in work[role].to_numpy(object).tolist()
+            ]
         if empty.any():
             rows = np.flatnonzero(empty)[:5].tolist()
             raise InputError(

@@ -126,7 +126,10 @@ def build_store(
         roles = [c for c in work.columns if c not in ("rid", "source_dataset")]
         raw = work[roles].copy()
         for column in raw.columns:
-            raw[column] = raw[column].map(_text)
+            # Text as it is (most values), anything else through _text.
+            raw[column] = [
+                v if type(v) is str else _text(v) for v in raw[column].to_numpy(object).tolist()
+            ]
         rec = pd.DataFrame(
             {
                 "rid": work["rid"].to_numpy(np.int64),
@@ -775,7 +778,10 @@ def _write_batch(
         # Records.
         raw = work.copy()
         for column in raw.columns:
-            raw[column] = raw[column].map(_text)
+            # Text as it is (most values), anything else through _text.
+            raw[column] = [
+                v if type(v) is str else _text(v) for v in raw[column].to_numpy(object).tolist()
+            ]
         raw.insert(0, "record_id", [str(i) for i in ids])
         rows = pd.concat(
             [
