@@ -2,7 +2,9 @@
 
 Builds a store from ``link`` over N generated leads (default 1,000,000), then measures:
 opening the store, checking one record 1,000 times (median and 99th percentile), and
-importing a batch of 10,000 new records (check, merge, commit).
+importing batches of 10,000 new records (check, merge, commit), three in a row
+(``--imports``): the first after the build, the next ones as a store that has imported
+before; one run varies by a tenth on a shared machine.
 
     python benchmarks/bench_incremental.py                 # 1,000,000 records
     python benchmarks/bench_incremental.py --records 100000
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 import linkage
 from linkage import RecordStore
@@ -57,12 +60,20 @@ def main() -> None:
         help="import this many of the checked records first, as a server that has imported "
         "before (the timed import then pays no first-call costs: modules, sorted copies)",
     )
+    parser.add_argument(
+        "--imports",
+        type=int,
+        default=3,
+        help="import this many batches, one after another (the first after the build, "
+        "the next ones as a store that has imported before)",
+    )
     args = parser.parse_args()
 
-    store_path = args.path / f"bench_incremental_{args.records}.linkage"
     # The generator draws new records from the same population: the first N are stored,
-    # the rest are checked and imported (some are duplicates of stored people).
-    extra = args.checks + args.batch
+    # the rest are checked and imported (some are duplicates of stored people). Which
+    # records are stored depends on how many are drawn: the file's name says both.
+    extra = args.checks + args.imports * args.batch
+    store_path = args.path / f"bench_incremental_{args.records}_of_{args.records + extra}.linkage"
     leads = generate_leads(args.records + extra, seed=7).drop(
         columns=["true_person_id", "true_account_id"]
     )
@@ -93,22 +104,7 @@ def main() -> None:
 
     # The import writes: measure a copy, so that --reuse always starts from the build.
     work_path = store_path.with_suffix(".work.linkage")
-    for suffix in ("", ".wal"):
-        Path(str(work_path) + suffix).unlink(missing_ok=True)
-    started = time.perf_counter()
-    shutil.copyfile(store_path, work_path)
-    if Path(str(store_path) + ".wal").exists():
-        shutil.copyfile(str(store_path) + ".wal", str(work_path) + ".wal")
-    # Write the copy to disk before measuring: its gigabyte of dirty pages would otherwise
-    # be flushed by the first fsync of the file, the import's checkpoint, which a server's
-    # store (not copied a minute ago) never pays.
-    for path in (work_path, Path(str(work_path) + ".wal")):
-        if path.exists():
-            _flush(path)
-    print(
-        "copy of the built store for this run, written to disk: "
-        f"{time.perf_counter() - started:.1f} s"
-    )
+    _fresh_copy(store_path, work_path)
 
     # Measure as a server process that has the store open would: without the million-row
     # frames of the build in its heap (Python's collector walks every live object).
@@ -151,13 +147,46 @@ def main() -> None:
         f"decision or reason, largest weight difference {largest:.1e}"
     )
 
-    batch = fresh.iloc[args.checks :]
+    # Imports one after another, as a server's store lives: the first after the build
+    # (DuckDB's first checkpoint with deletions in the build's tables merges their row
+    # groups), the next ones in the steady state.
     if args.warm:
         started = time.perf_counter()
         store.add(fresh.iloc[: args.warm])
         print(
             f"warm-up import of {args.warm} checked records: {time.perf_counter() - started:.2f} s"
         )
+    seconds = []
+    for attempt in range(args.imports):
+        start = args.checks + attempt * args.batch
+        seconds.append(_time_import(store, fresh.iloc[start : start + args.batch]))
+    store.close()
+    if len(seconds) > 1:
+        print(
+            f"add {args.batch:,} records, {len(seconds)} imports in a row: "
+            f"{', '.join(f'{s:.2f}' for s in seconds)} s; median {statistics.median(seconds):.2f} s"
+        )
+
+
+def _fresh_copy(store_path: Path, work_path: Path) -> None:
+    """A copy of the built store at ``work_path``, written to disk."""
+    started = time.perf_counter()
+    for suffix in ("", ".wal"):
+        Path(str(work_path) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(store_path, work_path)
+    if Path(str(store_path) + ".wal").exists():
+        shutil.copyfile(str(store_path) + ".wal", str(work_path) + ".wal")
+    # Write the copy to disk before measuring: its gigabyte of dirty pages would otherwise
+    # be flushed by the first fsync of the file, the import's checkpoint, which a server's
+    # store (not copied a minute ago) never pays.
+    for path in (work_path, Path(str(work_path) + ".wal")):
+        if path.exists():
+            _flush(path)
+    print(f"copy of the built store, written to disk: {time.perf_counter() - started:.1f} s")
+
+
+def _time_import(store: RecordStore, batch: pd.DataFrame) -> float:
+    """Seconds to import ``batch``."""
     started = time.perf_counter()
     added = store.add(batch)
     seconds = time.perf_counter() - started
@@ -167,7 +196,7 @@ def main() -> None:
         f"({', '.join(f'{k} {v:.1f}s' for k, v in added.timings.items())}); {outcomes}; "
         f"{added.review_items} review items, {added.conflicts} conflicts"
     )
-    store.close()
+    return seconds
 
 
 def _flush(path: Path) -> None:
