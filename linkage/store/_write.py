@@ -126,10 +126,7 @@ def build_store(
         roles = [c for c in work.columns if c not in ("rid", "source_dataset")]
         raw = work[roles].copy()
         for column in raw.columns:
-            # Text as it is (most values), anything else through _text.
-            raw[column] = [
-                v if type(v) is str else _text(v) for v in raw[column].to_numpy(object).tolist()
-            ]
+            raw[column] = _texts(raw[column])
         rec = pd.DataFrame(
             {
                 "rid": work["rid"].to_numpy(np.int64),
@@ -361,6 +358,11 @@ def _phone_names_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 def _types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def _texts(column: pd.Series) -> list[str | None]:
+    """:func:`_text` of each value: text as it is (most values) without the call."""
+    return [v if type(v) is str else _text(v) for v in column.to_numpy(object).tolist()]
 
 
 def _text(value: Any) -> str | None:
@@ -778,10 +780,7 @@ def _write_batch(
         # Records.
         raw = work.copy()
         for column in raw.columns:
-            # Text as it is (most values), anything else through _text.
-            raw[column] = [
-                v if type(v) is str else _text(v) for v in raw[column].to_numpy(object).tolist()
-            ]
+            raw[column] = _texts(raw[column])
         raw.insert(0, "record_id", [str(i) for i in ids])
         rows = pd.concat(
             [
