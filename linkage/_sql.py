@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
@@ -15,6 +16,16 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None =
     statements whose result we do not need (DDL, UPDATE) are drained here.
     """
     con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+
+
+def arrow_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """The result of ``sql`` (a statement without parameters) as a pandas frame built
+    through Arrow: for text, doubles and integers without NULLs the frame ``.df()``
+    gives, three to six times sooner (``.df()`` makes each text value a Python string
+    and pandas converts them back; Arrow hands its buffers over). Other types come out
+    otherwise (integers with NULLs as float64, booleans and dates as objects), so it is
+    for results of those three kinds only, such as scored pairs."""
+    return con.sql(sql).to_arrow_table().to_pandas()
 
 
 def quote(identifier: str) -> str:
