@@ -29,6 +29,7 @@ union          every distinct value, as a list (standardized form where there is
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,11 +116,14 @@ class GoldenTables:
             field, value, record_id, source_dataset, chosen`` (this record's value is the
             golden one) and ``rule``. Every non-empty input value is in it.
         columns: golden column -> rule chain, as used.
+        settings: the rules and source priority given (JSON, as a record store keeps
+            them to build its golden records by).
     """
 
     golden: str
     lineage: str
     columns: dict[str, tuple[str, ...]]
+    settings: str = '{"rules": null, "source_priority": null}'
 
     def golden_frame(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """The golden table as a DataFrame whose list columns (``record_ids``, the
@@ -350,7 +354,12 @@ def build(
     )
     for table in (base, multi, golden_multi):
         run(con, f"DROP TABLE IF EXISTS {table}")
-    return GoldenTables(golden=golden, lineage=lineage, columns=columns)
+    return GoldenTables(
+        golden=golden,
+        lineage=lineage,
+        columns=columns,
+        settings=settings_json(rules, source_priority),
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -584,44 +593,58 @@ def _first_present(candidates: Sequence[str], has) -> str | None:
     )
 
 
-def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Table | None:
-    """Golden records and lineage of these entities in the record store's tables
-    (``store_golden``, ``store_lineage``), from their members in ``store_records``, inside
-    the caller's transaction ``tx``; an entity left without members loses its rows.
+#: The store's metadata key for the survivorship settings its golden records were built
+#: with (JSON ``{"rules": ..., "source_priority": ...}``), from the run it was built from.
+SETTINGS_KEY = "store_survivorship"
 
-    Returns the golden rows written (an Arrow table of ``store_golden``'s columns and
-    types, as a read of them would give: the store holds them in memory without reading
-    the table again, a scan of every column of every entity)."""
-    if not entities:
-        return None
-    tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
-    # Only the columns survivorship reads: the scan reads every stored record's values.
-    stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
-    wanted = [
-        c
-        for c in stored
-        if c in ("rid", "entity_id", "source_dataset", "record_id")
-        or (c.startswith("raw_") and c != "raw_record_id")
-        or c.endswith("_valid")
-        or c in DERIVED_COLUMNS
-    ]
-    # The members' rids first, from one column: joined on the entity, DuckDB would read
-    # every column of every record before the join drops most of them.
-    members = tx.sql(
-        f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records WHERE rid IN "
-        "(SELECT rid FROM store_records SEMI JOIN touched_entities USING (entity_id))"
-    ).to_arrow_table()
-    if members.num_rows == 0:  # every member erased: the entity is gone
-        run(
-            tx,
-            "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)",
-        )
-        run(
-            tx,
-            "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)",
-        )
-        tx.unregister("touched_entities")
-        return None
+
+def stored_settings(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, object] | None, list | None]:
+    """``(rules, source_priority)`` a record store's golden records are built with: those
+    of the run it was built from (a store built before they were kept: the defaults)."""
+    row = con.execute("SELECT value FROM linkage_meta WHERE key = ?", [SETTINGS_KEY]).fetchall()
+    if not row or row[0][0] is None:
+        return None, None
+    settings = json.loads(row[0][0])
+    return settings.get("rules"), settings.get("source_priority")
+
+
+def settings_json(
+    rules: Mapping[str, str | Sequence[str] | None] | None, source_priority: Sequence[str] | None
+) -> str:
+    """The value of :data:`SETTINGS_KEY` for these settings."""
+    return json.dumps(
+        {
+            "rules": None if rules is None else {k: v for k, v in rules.items()},
+            "source_priority": None if source_priority is None else list(source_priority),
+        },
+        ensure_ascii=False,
+    )
+
+
+def _stored_members(tx: duckdb.DuckDBPyConnection, entities: Sequence[str]) -> pa.Table:
+    """The stored members of these entities (``store_records``), with the columns
+    survivorship reads, named as :func:`build` reads them (raw values by role)."""
+    tx.register("linkage_wanted_entities", pd.DataFrame({"entity_id": list(entities)}))
+    try:
+        # Only the columns survivorship reads: the scan reads every stored record's values.
+        stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
+        wanted = [
+            c
+            for c in stored
+            if c in ("rid", "entity_id", "source_dataset", "record_id")
+            or (c.startswith("raw_") and c != "raw_record_id")
+            or c.endswith("_valid")
+            or c in DERIVED_COLUMNS
+        ]
+        # The members' rids first, from one column: joined on the entity, DuckDB would
+        # read every column of every record before the join drops most of them.
+        members = tx.sql(
+            f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records WHERE rid IN "
+            "(SELECT rid FROM store_records SEMI JOIN linkage_wanted_entities "
+            "USING (entity_id))"
+        ).to_arrow_table()
+    finally:
+        tx.unregister("linkage_wanted_entities")
     raw = [c for c in members.column_names if c.startswith("raw_") and c != "raw_record_id"]
     renamed = members.rename_columns([c[4:] if c in raw else c for c in members.column_names])
     roles = [c[4:] for c in raw]
@@ -630,16 +653,79 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Tab
     ]
     keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
     keep = list(dict.fromkeys(c for c in keep if c in renamed.column_names))
+    return renamed.select(keep)
+
+
+def _survive(
+    tx: duckdb.DuckDBPyConnection, members: pa.Table, lineage: bool
+) -> tuple[pa.Table, pa.Table | None]:
+    """Golden records (and with ``lineage``, their lineage) of stored members, built on
+    a scratch connection by the store's survivorship settings."""
+    rules, priority = stored_settings(tx)
+    roles = [
+        c
+        for c in members.column_names
+        if c not in ("rid", "entity_id", "source_dataset", "record_id")
+        and not c.endswith("_valid")
+        and c not in DERIVED_COLUMNS
+    ]
     scratch = _memory.connect()  # held to the memory limit, spilling like a run
-    scratch.register("members_frame", renamed.select(keep))
-    run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
-    tables = build(scratch, "members", roles, prefix="store_build")
-    golden = scratch.sql(f"SELECT * FROM {tables.golden}").to_arrow_table()
-    lineage = scratch.sql(f"SELECT * FROM {tables.lineage}").to_arrow_table()
-    scratch.close()
-    run(tx, "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
-    run(tx, "DELETE FROM store_lineage WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
-    tx.unregister("touched_entities")
+    try:
+        scratch.register("members_frame", members)
+        run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
+        tables = build(
+            scratch,
+            "members",
+            roles,
+            rules=rules,
+            source_priority=priority,
+            prefix="store_build",
+        )
+        golden = scratch.sql(f"SELECT * FROM {tables.golden}").to_arrow_table()
+        found = scratch.sql(f"SELECT * FROM {tables.lineage}").to_arrow_table() if lineage else None
+    finally:
+        scratch.close()
+    return golden, found
+
+
+def stored_lineage(con: duckdb.DuckDBPyConnection, entity_id: str) -> pd.DataFrame:
+    """Where each golden value of a stored entity came from: built from its members on
+    request, by the rules its golden record was built with (the store keeps no lineage
+    table: rewriting an entity's rows at each write cost an import a tenth of its time)."""
+    members = _stored_members(con, [entity_id])
+    columns = ["entity_id", "field", "value", "record_id", "source_dataset", "chosen", "rule"]
+    if members.num_rows == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    _, lineage = _survive(con, members, lineage=True)
+    frame = lineage.to_pandas()
+    return frame.sort_values(["field", "record_id"], kind="stable", ignore_index=True)
+
+
+def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Table | None:
+    """Golden records of these entities in the record store's table ``store_golden``,
+    from their members in ``store_records``, inside the caller's transaction ``tx``; an
+    entity left without members loses its row. Lineage is not stored: see
+    :func:`stored_lineage` (a store built before that loses its ``store_lineage`` table
+    here, at its first write).
+
+    Returns the golden rows written (an Arrow table of ``store_golden``'s columns and
+    types, as a read of them would give: the store holds them in memory without reading
+    the table again, a scan of every column of every entity)."""
+    if not entities:
+        return None
+    run(tx, "DROP TABLE IF EXISTS store_lineage")
+    members = _stored_members(tx, entities)
+    tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
+    try:
+        run(
+            tx,
+            "DELETE FROM store_golden WHERE entity_id IN (SELECT entity_id FROM touched_entities)",
+        )
+    finally:
+        tx.unregister("touched_entities")
+    if members.num_rows == 0:  # every member erased: the entity is gone
+        return None
+    golden, _ = _survive(tx, members, lineage=False)
     # The rows as the table types them (what INSERT ... BY NAME would cast them to), so
     # that the rows inserted are the rows returned.
     tx.register("new_golden", golden)
@@ -657,7 +743,4 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Tab
     tx.register("new_golden", typed)
     run(tx, "INSERT INTO store_golden SELECT * FROM new_golden")
     tx.unregister("new_golden")
-    tx.register("new_lineage", lineage)
-    run(tx, "INSERT INTO store_lineage BY NAME SELECT * FROM new_lineage")
-    tx.unregister("new_lineage")
     return typed

@@ -579,37 +579,95 @@ def test_an_edit_updates_golden_record_lineage_and_lookups(template, store) -> N
     assert record not in set(store.check_one({"email": old_email}).candidates["entity_id"])
 
 
-def test_lineage_kept_up_by_imports_edits_and_erasures_is_the_lineage_built_afresh(
-    leads, store
+def test_lineage_is_built_from_the_members_as_link_built_it_and_follows_every_write(
+    template, leads, store
 ) -> None:
-    # Each write rebuilds the lineage of the entities it touched, and only those: after an
-    # import, an edit and an erasure, the table must hold exactly the rows a rebuild of
-    # every entity from nothing gives (no row of a touched entity left behind or doubled).
-    from linkage import survivorship
-
+    # The store keeps no lineage table: an entity's lineage is built from its members when
+    # asked. An entity no write touched has the lineage link gave it; after an import, an
+    # edit and an erasure, a touched entity's lineage names exactly its members, the
+    # erased record nowhere, and its chosen values are its golden record's.
+    _, result, _ = template
+    built = result.lineage.fields
+    columns = ["entity_id", "field", "value", "record_id", "source_dataset", "chosen", "rule"]
+    before = _entity(store)
+    sizes = before.value_counts()
+    untouched = [e for e in sizes[sizes >= 2].index[:3]]
     store.add(leads.iloc[N_STORED:].drop(columns=TRUTH))
     member = _entity(store)
-    sizes = member.value_counts()
-    grown = member[member.isin(sizes[sizes >= 3].index)].index
-    store.edit(grown[0], {"email": "someone.else@example.cn", "name": "欧阳娜娜"})
-    store.forget(grown[-1])
-
-    columns = "entity_id, field, value, record_id, source_dataset, chosen, rule"
-    con = store._cursor()  # the test looks inside the store's file
-    kept = con.sql(f"SELECT {columns} FROM store_lineage ORDER BY ALL").df()
-    entities = [
-        r[0] for r in con.execute("SELECT DISTINCT entity_id FROM store_records").fetchall()
+    grown = member[member.isin(member.value_counts()[lambda n: n >= 3].index)]
+    edited, erased = grown.index[0], grown.index[-1]
+    store.edit(edited, {"email": "someone.else@example.cn", "name": "欧阳娜娜"})
+    store.forget(erased)
+    member = _entity(store)
+    untouched = [
+        e for e in untouched if set(member[member == e].index) == set(before[before == e].index)
     ]
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM store_lineage")
-        survivorship.rebuild_stored(con, sorted(entities))
-        afresh = con.sql(f"SELECT {columns} FROM store_lineage ORDER BY ALL").df()
-    finally:
-        con.execute("ROLLBACK")
-    assert len(kept) > 5 * store.n_records  # every field of every record is in it
-    assert kept["chosen"].any() and not kept["chosen"].all()
-    pd.testing.assert_frame_equal(kept, afresh)
+    assert untouched, "no entity of the build was left alone by the import"
+    for entity in untouched:
+        want = built[built["entity_id"] == entity][columns].sort_values(["field", "record_id"])
+        got = store.lineage(entity)[columns]
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False
+        )
+    for entity in {member[edited], grown.iloc[-1]} - {None}:
+        lineage = store.lineage(entity)
+        members = set(member[member == entity].index)
+        assert set(lineage["record_id"]) == members
+        assert erased not in set(lineage["record_id"])
+        golden = store.golden(entity).iloc[0]
+        chosen = lineage[lineage["chosen"]]
+        for field in ("person_name", "email", "mobile", "company"):
+            rows = chosen[chosen["field"] == field]
+            if field in golden.index and len(rows):
+                assert str(golden[field]) in set(rows["value"].astype(str)), field
+    assert "欧阳娜娜" in set(store.lineage(member[edited])["value"])
+    assert store.lineage("no such entity").empty
+    tables = {
+        r[0] for r in store._cursor().execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    }
+    assert "store_lineage" not in tables
+
+
+def test_golden_records_are_rebuilt_by_the_runs_survivorship_rules(leads, tmp_path) -> None:
+    # link was told to keep the first address seen; the store rebuilds an entity that a
+    # new, later record joins by the same rule (not by the default, the most recent).
+    path = tmp_path / "crm.linkage"
+    stored = leads.iloc[:300].drop(columns=TRUTH)
+    result = linkage.link(stored, queue=path, seed=0, survivorship_rules={"address": "earliest"})
+    with linkage.RecordStore.build(result) as store:
+        single = store.entities["entity_id"].value_counts()
+        record = next(
+            r
+            for r in stored.itertuples()
+            if single.get(_entity(store)[r.lead_id]) == 1
+            and isinstance(r.address, str)
+            and isinstance(r.email, str)
+        )
+        stamps = [getattr(record, c, None) for c in ("created_at", "updated_at")]
+        later = max(pd.Timestamp(t) for t in stamps if isinstance(t, str)) + pd.Timedelta(days=30)
+        again = stored[stored["lead_id"] == record.lead_id].assign(
+            lead_id="AGAIN", address="杭州市西湖区文三路90号", created_at=str(later)
+        )
+        if "updated_at" in again.columns:
+            again["updated_at"] = str(later)
+        added = store.add(again)
+        entity = _entity(store)[record.lead_id]
+        assert added.entities["entity_id"].iloc[0] == entity  # the same person, joined
+        assert store.golden(entity)["address"].iloc[0] == record.address
+        lineage = store.lineage(entity)
+        kept = lineage[(lineage["field"] == "address") & lineage["chosen"]]
+        assert kept["record_id"].tolist() == [record.lead_id]
+        assert set(lineage.loc[lineage["field"] == "address", "rule"]) == {"address: earliest"}
+
+
+def test_a_store_built_with_a_lineage_table_drops_it_at_its_next_write(store, leads) -> None:
+    # Stores built before lineage was built on request hold a store_lineage table; it
+    # would go stale (and keep erased values), so the next write drops it.
+    con = store._cursor()
+    con.execute("CREATE TABLE store_lineage AS SELECT 'x' AS entity_id, 'email' AS field")
+    store.add(leads.iloc[N_STORED : N_STORED + 20].drop(columns=TRUTH))
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "store_lineage" not in tables
 
 
 def test_unknown_records_and_fields_are_named(store) -> None:

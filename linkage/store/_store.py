@@ -1,7 +1,8 @@
 """Check new records on create, edit and import, against a store of existing records.
 
 A *store* lives in the project file, beside the review queue: the standardized records of a
-``link`` run with their entities, golden records and lineage, the trained model (JSON,
+``link`` run with their entities and golden records (lineage is built from an entity's
+members when asked), the trained model (JSON,
 versioned), the blocking rules and the values they leave out, and the counts behind the
 term-frequency adjustments. Opening a store retrains and rescans nothing.
 
@@ -38,7 +39,7 @@ Adding records
 :meth:`RecordStore.add` checks a batch against the store and within itself, clusters the
 new records with the same constrained method as ``link`` (strongest link first, never across
 pairs whose evidence is below ``keep_apart_below``), and writes records, entities, golden
-records, lineage, review items and a log line in one transaction. A new record never merges
+records, review items and a log line in one transaction. A new record never merges
 two existing entities: the link that would do so becomes a review item (kind ``conflict``).
 
 Staying as good as one link
@@ -82,7 +83,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from linkage import _compat, project, schema
+from linkage import _compat, project, schema, survivorship
 from linkage import model as model_mod
 from linkage import standardize as standardize_mod
 from linkage._sql import quote
@@ -546,15 +547,11 @@ class RecordStore:
         )
 
     def lineage(self, entity_id: str) -> pd.DataFrame:
-        """Where each golden value of an entity came from."""
-        return (
-            self._cursor()
-            .execute(
-                "SELECT * FROM store_lineage WHERE entity_id = ? ORDER BY field, record_id",
-                [entity_id],
-            )
-            .df()
-        )
+        """Where each golden value of an entity came from: ``entity_id, field, value,
+        record_id, source_dataset, chosen, rule``, one row per member and field with a
+        value, by field and record. Built from the entity's members when asked, by the
+        rules its golden record was built with (an unknown entity: no rows)."""
+        return survivorship.stored_lineage(self._cursor(), entity_id)
 
     def events(self) -> pd.DataFrame:
         """The project file's log (imports, edits that left their entity, ...)."""
@@ -818,7 +815,7 @@ class RecordStore:
         actor: str | None = None,
     ) -> AddResult:
         """Import a batch: deduplicated within itself and against the store, in one
-        transaction (records, entities, golden records, lineage, review items, log).
+        transaction (records, entities, golden records, review items, log).
 
         Args:
             records: a DataFrame, a list of dicts, or a CSV, Excel or Parquet path; each
@@ -932,7 +929,7 @@ class RecordStore:
 
     def forget(self, *record_ids: Any, compact: bool = True) -> dict[str, str]:
         """Erase records (a data subject's request) from every table of the project file
-        in one transaction: the store's records, keys, counts, golden records and lineage,
+        in one transaction: the store's records, keys, counts and golden records,
         and the queue's items, verdicts and mapping. The log keeps only that a record was
         erased, and when; an entity id named after an erased record is re-issued.
 

@@ -56,7 +56,6 @@ STORE_TABLES = (
     "store_counts",
     "store_phone_names",
     "store_golden",
-    "store_lineage",
 )
 
 _QUEUE_TABLES = (
@@ -159,7 +158,8 @@ def build_store(
                     guarded.setdefault(rule.key_column, []).append(str(item["value"]))
             mapping = next(iter(ctx.mappings.values())).roles
             with queue.file.transaction() as tx:
-                for table in ("store_models", *STORE_TABLES):
+                # store_lineage: kept by stores built before lineage was built on request.
+                for table in ("store_models", *STORE_TABLES, "store_lineage"):
                     run(tx, f"DROP TABLE IF EXISTS {table}")
                 if copy_queue:
                     for table in _QUEUE_TABLES:
@@ -227,6 +227,9 @@ def build_store(
                     "store_trained_records": str(int(active.sum())),
                     "store_max_block_size": str(int(result.model.config["max_block_size"])),
                     "store_multi": "true" if ctx.multi else "false",
+                    # The run's survivorship settings: the store's golden records are
+                    # rebuilt, and its lineage built, by the rules the run used.
+                    survivorship.SETTINGS_KEY: result._golden_tables().settings,
                 }
                 for key, value in meta.items():
                     project.write_meta(tx, key, value)
@@ -333,7 +336,6 @@ def _export(
     # Straight from the run's DuckDB tables: a million golden records never pass pandas.
     tables = result._golden_tables()
     write("store_golden", f"SELECT * FROM {tables.golden}")
-    write("store_lineage", f"SELECT * FROM {tables.lineage}")
     if copy_queue and source_queue is not None:
         source = source_queue.file.connect()
         for table in _QUEUE_TABLES:
