@@ -807,6 +807,69 @@ def test_the_lookup_hash_in_sql_is_the_one_the_store_keeps_and_python_computes()
     assert con.execute(f"SELECT {md5_hash('NULL::VARCHAR')}").fetchone() == (None,)
 
 
+def test_counts_added_by_the_held_index_are_the_counts_a_scan_of_the_table_gives():
+    """An import learns which lookups store_counts holds from the counts held in memory
+    (by hash) instead of scanning the table: the counts after it must be those the scan
+    gives, and a lookup whose hash the index holds for another one (never seen with 64
+    bits, forced here) is inserted, not lost."""
+    import duckdb
+
+    from linkage._sql import md5_hash
+    from linkage.store._index import MemoryIndex
+    from linkage.store._write import _add_counts
+
+    stored = [f"tf:email_clean=user{i}@hx.cn" for i in range(40)]
+    deltas = pd.DataFrame(
+        {
+            "lookup": stored[::2] + [f"pc:+86138{i:08d}" for i in range(30)],
+            "n": np.arange(1, 51),
+        }
+    )
+
+    def table() -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        con.execute(
+            f"CREATE TABLE store_counts AS SELECT v AS lookup, 3::BIGINT AS n, "
+            f"{md5_hash('v')} AS lookup_hash FROM unnest(?::VARCHAR[]) t(v)",
+            [stored],
+        )
+        return con
+
+    def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        rows = con.execute("SELECT lookup, n FROM store_counts").fetchall()
+        assert len(rows) == len({lookup for lookup, _ in rows})  # one row per lookup
+        return dict(rows)
+
+    scanned, held = table(), table()
+    by_scan = _add_counts(scanned, deltas)
+    by_index = _add_counts(held, deltas, MemoryIndex(held, "store_counts", "n"))
+    assert counts(held) == counts(scanned)
+    assert counts(held)[stored[0]] == 3 + 1 and counts(held)["pc:+8613800000000"] == 21
+    assert sorted(zip(*by_index)) == sorted(zip(*by_scan))
+
+    class HoldsEverything:  # every hash "held": the lookups new to the table collide
+        def holds(self, hashes):
+            return np.ones(len(hashes), dtype=bool)
+
+    colliding = table()
+    _add_counts(colliding, deltas, HoldsEverything())
+    assert counts(colliding) == counts(scanned)
+
+
+def test_sorted_search_finds_what_numpy_finds_for_few_and_many_queries():
+    """The index searches many hashes in their order; the places must be numpy's."""
+    from linkage.store._index import search_range, search_sorted
+
+    rng = np.random.default_rng(3)
+    values = np.sort(rng.integers(0, 5_000, 20_000).astype(np.uint64))  # runs of equals
+    for size in (0, 7, 5_000):
+        queries = rng.integers(0, 5_100, size).astype(np.uint64)
+        low, high = search_range(values, queries)
+        assert (low == np.searchsorted(values, queries, "left")).all()
+        assert (high == np.searchsorted(values, queries, "right")).all()
+        assert (search_sorted(values, queries) == low).all()
+
+
 def test_payloads_are_each_value_as_json_value_gives_it_whatever_the_column_type():
     """json_payloads converts a column at a time by its dtype; the result must be what
     converting value by value gives, missing values of every dtype included."""

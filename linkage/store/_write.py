@@ -29,7 +29,7 @@ from linkage.errors import (
     StoreError,
 )
 from linkage.run import link
-from linkage.store._index import Appended, RecordTable, Rewritten, lookup_hash
+from linkage.store._index import Appended, MemoryIndex, RecordTable, Rewritten, lookup_hash
 from linkage.store._records import (
     STORE_FORMAT_VERSION,
     AddResult,
@@ -437,7 +437,17 @@ def add_batch(
         plan["gammas"] = _item_gammas(con, scorer, scored, plan["conflicts"])
     with timer(timings, "write"):
         review_count, conflicts, state, appended = _write_batch(
-            store.queue, state, scorer, work, ids, probes, derived, scored, plan, actor
+            store.queue,
+            state,
+            scorer,
+            work,
+            ids,
+            probes,
+            derived,
+            scored,
+            plan,
+            actor,
+            store._index().counts,
         )
     timings["total"] = time.perf_counter() - started
     decision, weight = _best_links(probes.rids, scored)
@@ -737,10 +747,12 @@ def _write_batch(
     scored: pd.DataFrame,
     plan: dict[str, Any],
     actor: str | None,
+    counts: MemoryIndex | None = None,
 ) -> tuple[int, int, StoreState, Appended]:
     """One transaction: records, keys, counts, entities, review items, golden records.
     Returns the review items and conflicts made, the state the batch leaves and what it
-    appended to the index."""
+    appended to the index. ``counts``: the store's counts as held in memory (which
+    lookups ``store_counts`` holds)."""
 
     n = len(probes.rids)
     stamp = project.now()
@@ -836,7 +848,7 @@ def _write_batch(
             f"INSERT INTO store_keys SELECT lookup, rid, {md5_hash('lookup')} FROM new_keys",
         )
         tx.unregister("new_keys")
-        count_hashes, count_deltas = _update_counts(tx, derived, scorer)
+        count_hashes, count_deltas = _update_counts(tx, derived, scorer, counts)
         # The entity mapping of the project file.
         tx.register(
             "new_mapping",
@@ -942,10 +954,14 @@ def _new_totals(totals: Mapping[str, int], derived: pd.DataFrame, scorer: Any) -
 
 
 def _update_counts(
-    tx: duckdb.DuckDBPyConnection, derived: pd.DataFrame, scorer: Any
+    tx: duckdb.DuckDBPyConnection,
+    derived: pd.DataFrame,
+    scorer: Any,
+    counts: MemoryIndex | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Term-frequency counts and shared-number counts follow the new records. Returns the
-    hashes of the lookups whose counts changed, and by how much."""
+    hashes of the lookups whose counts changed, and by how much (``counts``: as for
+    :func:`_add_counts`)."""
     parts = []
     for column in scorer.tf_columns:
         if column in derived.columns:
@@ -979,16 +995,18 @@ def _update_counts(
             parts.append(pd.Series(1, index="pn:" + fresh["e164"] + "|" + fresh["name_key"]))
     if not parts:
         return np.array([], dtype=np.uint64), np.array([], dtype=np.int64)
-    counts = pd.concat(parts)
-    counts = counts.groupby(level=0).sum()
-    return _add_counts(tx, pd.DataFrame({"lookup": counts.index, "n": counts.to_numpy()}))
+    summed = pd.concat(parts).groupby(level=0).sum()
+    return _add_counts(tx, pd.DataFrame({"lookup": summed.index, "n": summed.to_numpy()}), counts)
 
 
 def _add_counts(
-    tx: duckdb.DuckDBPyConnection, deltas: pd.DataFrame
+    tx: duckdb.DuckDBPyConnection, deltas: pd.DataFrame, counts: MemoryIndex | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Add ``deltas`` (``lookup``, ``n``; one row per lookup) to ``store_counts``, inserting
-    the lookups it lacks. Returns the lookups' hashes and their deltas.
+    the lookups it lacks. Returns the lookups' hashes and their deltas. ``counts``: the
+    table's counts as held in memory, which say (by hash) which lookups it holds without
+    a scan of its millions of rows (a lookup whose hash another one has, never seen, is
+    found missing by the UPDATE and inserted).
 
     An UPDATE, then an INSERT of the rest, rather than an upsert: an upsert needs a unique
     index, which DuckDB writes whole at every checkpoint (0.9 s of an import's commit at a
@@ -1009,25 +1027,42 @@ def _add_counts(
         return np.array(hashes, dtype=np.uint64), np.array(amounts, dtype=np.int64)
     tx.register("count_deltas_frame", deltas)
     try:
-        # Which lookups the table holds, read before it changes (a scan after the UPDATE
-        # reads through the transaction's versions of the rows it changed).
-        run(
-            tx,
-            "CREATE OR REPLACE TEMP TABLE count_deltas AS SELECT d.lookup, d.n, d.h, "
-            "c.lookup IS NOT NULL AS held FROM (SELECT lookup, CAST(n AS BIGINT) AS n, "
-            f"{md5_hash('lookup')} AS h FROM count_deltas_frame) d "
-            "LEFT JOIN store_counts c ON c.lookup_hash = d.h AND c.lookup = d.lookup",
-        )
+        hashed = f"{md5_hash('lookup')} AS h FROM count_deltas_frame"
+        if counts is not None:
+            found = tx.sql(f"SELECT lookup, CAST(n AS BIGINT) AS n, {hashed}").to_arrow_table()
+            held = counts.holds(found.column("h").to_numpy())
+            import pyarrow as pa
+
+            tx.register("count_deltas_held", found.append_column("held", pa.array(held)))
+            source = "SELECT * FROM count_deltas_held"
+        else:
+            # Which lookups the table holds, read before it changes (a scan after the
+            # UPDATE reads through the transaction's versions of the rows it changed).
+            source = (
+                "SELECT d.lookup, d.n, d.h, c.lookup IS NOT NULL AS held FROM (SELECT lookup, "
+                f"CAST(n AS BIGINT) AS n, {hashed}) d "
+                "LEFT JOIN store_counts c ON c.lookup_hash = d.h AND c.lookup = d.lookup"
+            )
+        run(tx, f"CREATE OR REPLACE TEMP TABLE count_deltas AS {source}")
         run(tx, "INSERT INTO store_counts SELECT lookup, n, h FROM count_deltas WHERE NOT held")
-        run(
-            tx,
+        updated = tx.execute(
             "UPDATE store_counts c SET n = c.n + d.n FROM count_deltas d "
-            "WHERE d.held AND c.lookup_hash = d.h AND c.lookup = d.lookup",
-        )
+            "WHERE d.held AND c.lookup_hash = d.h AND c.lookup = d.lookup"
+        ).fetchall()[0][0]
+        expected = tx.execute("SELECT count(*) FROM count_deltas WHERE held").fetchall()[0][0]
+        if updated != expected:  # a hash held for another lookup: insert this one
+            run(
+                tx,
+                "INSERT INTO store_counts SELECT lookup, n, h FROM count_deltas d WHERE held "
+                "AND NOT EXISTS (SELECT 1 FROM store_counts c "
+                "WHERE c.lookup_hash = d.h AND c.lookup = d.lookup)",
+            )
         hashes = tx.execute("SELECT h, n FROM count_deltas").fetchnumpy()
         run(tx, "DROP TABLE count_deltas")
     finally:
         tx.unregister("count_deltas_frame")
+        if counts is not None:
+            tx.unregister("count_deltas_held")
     return np.asarray(hashes["h"], dtype=np.uint64), np.asarray(hashes["n"], dtype=np.int64)
 
 
