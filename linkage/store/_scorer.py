@@ -469,7 +469,7 @@ class Scorer:
         self,
         con: duckdb.DuckDBPyConnection,
         probe_rids: np.ndarray,
-        probe_payloads: Sequence[str],
+        probe_payloads: Sequence[str] | Any,
         is_new: np.ndarray,
         names: Sequence[Any],
         stored_rids: np.ndarray,
@@ -503,7 +503,11 @@ class Scorer:
         probes = pa.table(
             {
                 "rid": rids[first],
-                "payload": pa.array([probe_payloads[i] for i in first], pa.string()),
+                "payload": (
+                    probe_payloads
+                    if isinstance(probe_payloads, pa.Array)
+                    else pa.array(list(probe_payloads), pa.string())
+                ).take(pa.array(first)),
                 "is_new": np.asarray(is_new, dtype=bool)[first],
                 "name": pa.array(
                     [None if is_missing(names[i]) else str(names[i]) for i in first], pa.string()

@@ -1170,7 +1170,7 @@ class RecordStore:
         scorer.stage_batch(
             con,
             probes.rids,
-            probes.payload_list(scorer.payload_columns),
+            probes.payload_arrow(scorer.payload_columns),
             probes.is_new,
             (
                 probes.derived["person_name_key"].tolist()
