@@ -614,16 +614,19 @@ def settings_json(
     """The value of :data:`SETTINGS_KEY` for these settings."""
     return json.dumps(
         {
-            "rules": None if rules is None else {k: v for k, v in rules.items()},
+            "rules": None if rules is None else dict(rules),
             "source_priority": None if source_priority is None else list(source_priority),
         },
         ensure_ascii=False,
     )
 
 
-def _stored_members(tx: duckdb.DuckDBPyConnection, entities: Sequence[str]) -> pa.Table:
+def _stored_members(
+    tx: duckdb.DuckDBPyConnection, entities: Sequence[str]
+) -> tuple[pa.Table, list[str]]:
     """The stored members of these entities (``store_records``), with the columns
-    survivorship reads, named as :func:`build` reads them (raw values by role)."""
+    survivorship reads, named as :func:`build` reads them (raw values by role); and the
+    roles."""
     tx.register("linkage_wanted_entities", pd.DataFrame({"entity_id": list(entities)}))
     try:
         # Only the columns survivorship reads: the scan reads every stored record's values.
@@ -653,22 +656,15 @@ def _stored_members(tx: duckdb.DuckDBPyConnection, entities: Sequence[str]) -> p
     ]
     keep = ["rid", "entity_id", "source_dataset", "record_id", *roles, *derived]
     keep = list(dict.fromkeys(c for c in keep if c in renamed.column_names))
-    return renamed.select(keep)
+    return renamed.select(keep), roles
 
 
 def _survive(
-    tx: duckdb.DuckDBPyConnection, members: pa.Table, lineage: bool
+    tx: duckdb.DuckDBPyConnection, members: pa.Table, roles: list[str], lineage: bool
 ) -> tuple[pa.Table, pa.Table | None]:
     """Golden records (and with ``lineage``, their lineage) of stored members, built on
     a scratch connection by the store's survivorship settings."""
     rules, priority = stored_settings(tx)
-    roles = [
-        c
-        for c in members.column_names
-        if c not in ("rid", "entity_id", "source_dataset", "record_id")
-        and not c.endswith("_valid")
-        and c not in DERIVED_COLUMNS
-    ]
     scratch = _memory.connect()  # held to the memory limit, spilling like a run
     try:
         scratch.register("members_frame", members)
@@ -692,11 +688,11 @@ def stored_lineage(con: duckdb.DuckDBPyConnection, entity_id: str) -> pd.DataFra
     """Where each golden value of a stored entity came from: built from its members on
     request, by the rules its golden record was built with (the store keeps no lineage
     table: rewriting an entity's rows at each write cost an import a tenth of its time)."""
-    members = _stored_members(con, [entity_id])
+    members, roles = _stored_members(con, [entity_id])
     columns = ["entity_id", "field", "value", "record_id", "source_dataset", "chosen", "rule"]
     if members.num_rows == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    _, lineage = _survive(con, members, lineage=True)
+    _, lineage = _survive(con, members, roles, lineage=True)
     frame = lineage.to_pandas()
     return frame.sort_values(["field", "record_id"], kind="stable", ignore_index=True)
 
@@ -714,7 +710,7 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Tab
     if not entities:
         return None
     run(tx, "DROP TABLE IF EXISTS store_lineage")
-    members = _stored_members(tx, entities)
+    members, roles = _stored_members(tx, entities)
     tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
     try:
         run(
@@ -725,7 +721,7 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Tab
         tx.unregister("touched_entities")
     if members.num_rows == 0:  # every member erased: the entity is gone
         return None
-    golden, _ = _survive(tx, members, lineage=False)
+    golden, _ = _survive(tx, members, roles, lineage=False)
     # The rows as the table types them (what INSERT ... BY NAME would cast them to), so
     # that the rows inserted are the rows returned.
     tx.register("new_golden", golden)
