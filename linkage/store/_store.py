@@ -435,7 +435,6 @@ class RecordStore:
         else:
             index = _read_index(con)
         scorer = self._scorer(state.model_version, state)
-        select = f"rid, unnest({scorer.parsed('payload')})"
         same_model = previous is not None and previous.state.model_version == state.model_version
         if changed is not None and same_model and previous.payloads is not None:
             rids = [int(r) for r in changed]
@@ -451,8 +450,10 @@ class RecordStore:
                 else None
             )
         else:
+            # The payloads held for checks, from the records' own columns where it can.
+            stored = [r[0] for r in con.execute("DESCRIBE store_records").fetchall()]
             payloads = (
-                HeldRows.read(con, select, "store_lookup", "rid")
+                HeldRows.read(con, *scorer.held_source(stored), "rid")
                 if scorer.structure != "{}"
                 else None
             )
