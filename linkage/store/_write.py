@@ -1028,9 +1028,11 @@ def _add_counts(
     tx.register("count_deltas_frame", deltas)
     try:
         hashed = f"{md5_hash('lookup')} AS h FROM count_deltas_frame"
+        expected = None  # rows the UPDATE must change, when the index said which are held
         if counts is not None:
             found = tx.sql(f"SELECT lookup, CAST(n AS BIGINT) AS n, {hashed}").to_arrow_table()
             held = counts.holds(found.column("h").to_numpy())
+            expected = int(held.sum())
             import pyarrow as pa
 
             tx.register("count_deltas_held", found.append_column("held", pa.array(held)))
@@ -1049,8 +1051,7 @@ def _add_counts(
             "UPDATE store_counts c SET n = c.n + d.n FROM count_deltas d "
             "WHERE d.held AND c.lookup_hash = d.h AND c.lookup = d.lookup"
         ).fetchall()[0][0]
-        expected = tx.execute("SELECT count(*) FROM count_deltas WHERE held").fetchall()[0][0]
-        if updated != expected:  # a hash held for another lookup: insert this one
+        if expected is not None and updated != expected:  # a hash held for another lookup
             run(
                 tx,
                 "INSERT INTO store_counts SELECT lookup, n, h FROM count_deltas d WHERE held "
