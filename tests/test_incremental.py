@@ -166,6 +166,13 @@ def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store) ->
 
     scorer.stage_batch(con, probes.rids, payloads, probes.is_new, names, stored_rids, totals)
     batch = con.execute(read).df()
+    # An import's way: the counts and the stored rows as the store holds them in memory.
+    held = store._current().payloads.take(stored_rids.tolist())
+    counts = store._index().counts
+    scorer.stage_batch(
+        con, probes.rids, payloads, probes.is_new, names, stored_rids, totals, held, counts
+    )
+    pd.testing.assert_frame_equal(con.execute(read).df(), batch)
     stored = con.execute(
         "SELECT rid, payload FROM store_lookup WHERE rid IN (SELECT unnest(?::BIGINT[]))",
         [stored_rids.tolist()],
