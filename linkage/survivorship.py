@@ -114,14 +114,15 @@ class GoldenTables:
             column per golden field.
         lineage: one row per (entity, field, record with a non-empty value): ``entity_id,
             field, value, record_id, source_dataset, chosen`` (this record's value is the
-            golden one) and ``rule``. Every non-empty input value is in it.
+            golden one) and ``rule``. Every non-empty input value is in it. None when
+            :func:`build` was asked for golden records only.
         columns: golden column -> rule chain, as used.
         settings: the rules and source priority given (JSON, as a record store keeps
             them to build its golden records by).
     """
 
     golden: str
-    lineage: str
+    lineage: str | None
     columns: dict[str, tuple[str, ...]]
     settings: str = '{"rules": null, "source_priority": null}'
 
@@ -182,6 +183,7 @@ def build(
     rules: Mapping[str, str | Sequence[str] | None] | None = None,
     source_priority: Sequence[str] | None = None,
     prefix: str = "linkage",
+    lineage: bool = True,
 ) -> GoldenTables:
     """Golden records and field lineage for clustered records.
 
@@ -196,6 +198,8 @@ def build(
             ``None`` drops a column.
         source_priority: input names and source channels, best first.
         prefix: names of the output tables (``<prefix>_golden``, ``<prefix>_lineage``).
+        lineage: build the lineage too (without it, a record store's import rebuilds the
+            golden records of the entities it touched a fifth sooner).
 
     Returns:
         :class:`GoldenTables`.
@@ -301,7 +305,16 @@ def build(
         ],
     )
 
-    lineage = f"{prefix}_lineage"
+    if not lineage:
+        for table in (base, multi, golden_multi):
+            run(con, f"DROP TABLE IF EXISTS {table}")
+        return GoldenTables(
+            golden=golden,
+            lineage=None,
+            columns=columns,
+            settings=settings_json(rules, source_priority),
+        )
+    lineage_name = f"{prefix}_lineage"
     values = f"{prefix}_lineage_values"
     if not fields:
         run(
@@ -344,7 +357,7 @@ def build(
     run(
         con,
         f"""
-        CREATE OR REPLACE VIEW {lineage} AS
+        CREATE OR REPLACE VIEW {lineage_name} AS
         WITH rules (field, rule) AS ({rule_values}),
              per_field AS (SELECT field, string_agg(rule, '; ' ORDER BY rule) AS rule
                            FROM rules GROUP BY field)
@@ -356,7 +369,7 @@ def build(
         run(con, f"DROP TABLE IF EXISTS {table}")
     return GoldenTables(
         golden=golden,
-        lineage=lineage,
+        lineage=lineage_name,
         columns=columns,
         settings=settings_json(rules, source_priority),
     )
@@ -667,15 +680,15 @@ def _survive(
     rules, priority = stored_settings(tx)
     scratch = _memory.connect()  # held to the memory limit, spilling like a run
     try:
-        scratch.register("members_frame", members)
-        run(scratch, "CREATE TABLE members AS SELECT * FROM members_frame")
+        scratch.register("members_frame", members)  # read once, as it is
         tables = build(
             scratch,
-            "members",
+            "members_frame",
             roles,
             rules=rules,
             source_priority=priority,
             prefix="store_build",
+            lineage=lineage,
         )
         golden = scratch.sql(f"SELECT * FROM {tables.golden}").to_arrow_table()
         found = scratch.sql(f"SELECT * FROM {tables.lineage}").to_arrow_table() if lineage else None
