@@ -173,6 +173,14 @@ def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store) ->
         con, probes.rids, payloads, probes.is_new, names, stored_rids, totals, held, counts
     )
     pd.testing.assert_frame_equal(con.execute(read).df(), batch)
+    # As an import stages its clusters' evidence: the same probes, then more stored
+    # records added to them, with what the probes add to the counts kept from the first.
+    half = len(stored_rids) // 2
+    for part, append in ((stored_rids[:half], False), (stored_rids[half:], True)):
+        scorer.stage_batch(
+            con, probes.rids, payloads, probes.is_new, names, part, totals, held, counts, append
+        )
+    pd.testing.assert_frame_equal(con.execute(read).df(), batch)
     stored = con.execute(
         "SELECT rid, payload FROM store_lookup WHERE rid IN (SELECT unnest(?::BIGINT[]))",
         [stored_rids.tolist()],

@@ -504,37 +504,40 @@ class Scorer:
         ``store_counts``), joined by hash as a check looks them up: a scan of the
         table's millions of lookups in the file takes a fifth of a second.
         ``append``: the same probes were staged last, with other stored records: keep
-        those rows and add the stored records not among them (the probes are still read,
-        for the counts they add)."""
+        those rows and add the stored records not among them (what the probes add to the
+        counts was kept then, in ``linkage_stage_fresh``: they are not read again)."""
         self._prepare(con)
         import pyarrow as pa
 
-        # An Arrow table, as DuckDB reads it: a pandas frame would first convert the
-        # payloads' text to pandas' own strings (a tenth of a second per 10,000 records).
         rids = np.asarray(probe_rids, dtype=np.int64)
-        first = np.sort(np.unique(rids, return_index=True)[1])  # one row per rid
-        probes = pa.table(
-            {
-                "rid": rids[first],
-                "payload": (
-                    probe_payloads
-                    if isinstance(probe_payloads, pa.Array)
-                    else pa.array(list(probe_payloads), pa.string())
-                ).take(pa.array(first)),
-                "is_new": np.asarray(is_new, dtype=bool)[first],
-                "name": pa.array(
-                    [None if is_missing(names[i]) else str(names[i]) for i in first], pa.string()
-                ),
-            }
-        )
         stored = np.setdiff1d(np.asarray(stored_rids, dtype=np.int64), rids)
         if append:
             staged = con.execute(f"SELECT rid FROM {self.rows_table}").fetchnumpy()["rid"]
-            stored = np.setdiff1d(stored, np.asarray(staged, dtype=np.int64))
+            stored = np.setdiff1d(stored, np.asarray(staged, dtype=np.int64), assume_unique=True)
             if not len(stored):
                 return
+        else:
+            # An Arrow table, as DuckDB reads it: a pandas frame would first convert the
+            # payloads' text to pandas' own strings (a tenth of a second per 10,000
+            # records). Appended rows need no probes: what they add was kept.
+            first = np.sort(np.unique(rids, return_index=True)[1])  # one row per rid
+            probes = pa.table(
+                {
+                    "rid": rids[first],
+                    "payload": (
+                        probe_payloads
+                        if isinstance(probe_payloads, pa.Array)
+                        else pa.array(list(probe_payloads), pa.string())
+                    ).take(pa.array(first)),
+                    "is_new": np.asarray(is_new, dtype=bool)[first],
+                    "name": pa.array(
+                        [None if is_missing(names[i]) else str(names[i]) for i in first],
+                        pa.string(),
+                    ),
+                }
+            )
+            con.register("linkage_batch_probes", probes)
         held = stored_rows is not None
-        con.register("linkage_batch_probes", probes)
         if counts is not None:
             con.register("linkage_batch_counts", counts.arrow())
         if held:
@@ -547,12 +550,15 @@ class Scorer:
         try:
             if not append:
                 run(con, f"DELETE FROM {self.rows_table}")
-            sql = self._batch_sql(totals, held=held, counts=counts is not None, stored_only=append)
-            run(con, sql)
+            for sql in self._batch_sql(
+                totals, held=held, counts=counts is not None, stored_only=append
+            ):
+                run(con, sql)
         finally:
             if counts is not None:
                 con.unregister("linkage_batch_counts")
-            con.unregister("linkage_batch_probes")
+            if not append:
+                con.unregister("linkage_batch_probes")
             con.unregister("linkage_batch_stored")
 
     def _stored_source(self, held: bool) -> str:
@@ -587,99 +593,56 @@ class Scorer:
         held: bool = False,
         counts: bool = False,
         stored_only: bool = False,
-    ) -> str:
-        """The INSERT that stages an import: one long table of the values the store-wide
-        columns depend on, one pass over ``store_counts`` (or, ``counts``, the counts held
-        in memory, ``linkage_batch_counts``) for all of their counts, then one row per
-        record again (``stored_only``: the stored records' rows only)."""
-
-        def v(column: str) -> str:
-            return f"CAST(t.v.{quote(column)} AS VARCHAR)"
-
-        typed = self._typed_columns()
-        stored = self._stored_source(held)
-        probe_v = self.parsed("payload")
+    ) -> list[str]:
+        """The statements that stage an import. First (unless ``stored_only``) what the
+        probes alone add to the store-wide columns, kept in ``linkage_stage_fresh``: the
+        counts of their values, their columns' totals, and each number's new names. Then
+        the INSERT: one long table of the values the store-wide columns depend on, each
+        value's count read in one pass over ``store_counts`` (or, ``counts``, the counts
+        held in memory, ``linkage_batch_counts``), then one row per record again.
+        ``stored_only``: the same probes were staged last: the stored records' rows only,
+        with the probes' additions kept then."""
         columns = ", ".join(quote(c) for c in ["rid", *self._structure_types, *self.extra_columns])
         values = "".join(f", t.v.{quote(c)}" for c in self._structure_types)
-        ctes = [
-            f"src AS (SELECT rid, true AS probe, is_new, name, {probe_v} AS v "
-            f"FROM linkage_batch_probes UNION ALL SELECT rid, false, false, NULL, v "
-            f"FROM ({stored}))",
-            "t AS MATERIALIZED (SELECT rid, probe, is_new, CAST(name AS VARCHAR) AS name, v "
-            "FROM src)",
-        ]
-        which = " WHERE NOT t.probe" if stored_only else ""
+        probes = (
+            "SELECT rid, true AS probe, is_new, CAST(name AS VARCHAR) AS name, "
+            f"{self.parsed('payload')} AS v FROM linkage_batch_probes"
+        )
+        stored = (
+            "SELECT rid, false AS probe, false AS is_new, NULL::VARCHAR AS name, v "
+            f"FROM ({self._stored_source(held)})"
+        )
+        t = f"t AS MATERIALIZED ({stored if stored_only else probes + ' UNION ALL ' + stored})"
         if not self.extra_columns:
-            return (
-                f"INSERT INTO {self.rows_table} ({columns}) WITH {', '.join(ctes)} "
-                f"SELECT t.rid{values} FROM t{which}"
-            )
-        # vals: (rid, is_new, slot, value, lookup); slot i < 1000 is the i-th term-frequency
-        # column, 1000 + j the j-th phone with a shared flag.
-        parts = []
-        tf_slots = [i for i, c in enumerate(self.tf_columns) if c in typed]
-        for i in tf_slots:
-            column = self.tf_columns[i]
-            parts.append(
-                f"SELECT t.rid, t.is_new, {i} AS slot, {v(column)} AS value, "
-                f"'{count_key('tf', column, '')}' || {v(column)} AS lookup "
-                f"FROM t WHERE {v(column)} IS NOT NULL"
-            )
-        for j, phone in enumerate(self.shared_phones):
-            number = v(f"{phone}_e164")
-            parts.append(
-                f"SELECT t.rid, t.is_new, {1000 + j}, {number}, 'pc:' || {number} "
-                f"FROM t WHERE {number} IS NOT NULL"
-            )
-        if not parts:
-            parts.append(
-                "SELECT NULL::BIGINT, NULL::BOOLEAN, NULL::INTEGER, NULL::VARCHAR, "
-                "NULL::VARCHAR LIMIT 0"
-            )
-        ctes.append(
-            "vals (rid, is_new, slot, value, lookup) AS (" + " UNION ALL ".join(parts) + ")"
-        )
-        # New (number, name) pairs: a number's names, pooled over both phone columns.
-        pairs = " UNION ALL ".join(
-            f"SELECT {v(p + '_e164')} AS number, t.name FROM t "
-            f"WHERE t.is_new AND {v(p + '_e164')} IS NOT NULL AND t.name IS NOT NULL"
-            for p in self.pooled_phones
-        )
-        if not (pairs and self.shared_phones):
-            pairs = "SELECT NULL::VARCHAR AS number, NULL::VARCHAR AS name LIMIT 0"
-        ctes.append(f"pairs AS (SELECT DISTINCT number, name FROM ({pairs}))")
-        wanted = "SELECT lookup FROM vals UNION SELECT 'pn:' || number || '|' || name FROM pairs"
+            return [
+                f"INSERT INTO {self.rows_table} ({columns}) WITH {t} SELECT t.rid{values} FROM t"
+            ]
+        statements = [] if stored_only else [self._fresh_sql(probes, counts)]
+        vals = self._vals_cte()
         if counts:
-            # By the lookup's hash, as a check finds a count (two lookups of one 64-bit
-            # hash, never seen: the larger count). The pairs' counts here; the values'
-            # counts joined to each value below, without first making its lookups
-            # distinct and counting them apart (a third of the statement's time).
-            pn = "'pn:' || p.number || '|' || p.name"
-            ctes.append(
-                f"counted AS (SELECT {pn} AS lookup, max(c.value) AS n FROM pairs p "
-                f"JOIN linkage_batch_counts c ON c.lookup_hash = {md5_hash(pn)} GROUP BY ALL)"
+            # By the value's hash, as a check finds a count (two lookups of one 64-bit
+            # hash, never seen: the larger one counts, by max() below).
+            by_value = (
+                "LEFT JOIN (SELECT lookup_hash, value AS n FROM linkage_batch_counts) c "
+                f"ON c.lookup_hash = {md5_hash('x.lookup')}"
             )
         else:
-            ctes.append(
-                f"counted AS (SELECT lookup, n FROM store_counts SEMI JOIN ({wanted}) w "
-                "USING (lookup))"
+            by_value = (
+                "LEFT JOIN (SELECT lookup, n FROM store_counts SEMI JOIN vals USING (lookup)) c "
+                "ON c.lookup = x.lookup"
             )
-        ctes.append(
-            "added AS (SELECT p.number, count(*) AS n FROM pairs p LEFT JOIN counted c "
-            "ON c.lookup = 'pn:' || p.number || '|' || p.name "
-            "WHERE coalesce(c.n, 0) = 0 GROUP BY p.number)"
-        )
-        ctes.append(
-            "fresh AS (SELECT lookup, count(*) AS n FROM vals WHERE is_new AND slot < 1000 "
-            "GROUP BY lookup)"
-        )
-        ctes.append(
-            "fresh_totals AS (SELECT slot, count(*) AS n FROM vals WHERE is_new AND slot < 1000 "
-            "GROUP BY slot)"
-        )
+        ctes = [
+            t,
+            vals,
+            "fresh AS (SELECT key AS lookup, n FROM linkage_stage_fresh WHERE kind = 'fresh')",
+            "fresh_totals AS (SELECT CAST(key AS INTEGER) AS slot, n FROM linkage_stage_fresh "
+            "WHERE kind = 'total')",
+            "added AS (SELECT key AS number, n FROM linkage_stage_fresh WHERE kind = 'added')",
+        ]
+        typed = self._typed_columns()
         selects = []
         for i, column in enumerate(self.tf_columns):
-            if i not in tf_slots:  # not read by the model: no frequency to adjust by
+            if column not in typed:  # not read by the model: no frequency to adjust by
                 selects.append(f"CAST(NULL AS DOUBLE) AS {quote('tf_' + column)}")
                 continue
             total = (
@@ -697,12 +660,6 @@ class Scorer:
                 f"bool_or(x.slot = {1000 + j} AND coalesce(c.n, 0) + coalesce(a.n, 0) "
                 f">= {SHARED_NAMES}) AS {quote(phone + '_shared')}"
             )
-        by_value = (
-            "LEFT JOIN (SELECT lookup_hash, value AS n FROM linkage_batch_counts) c "
-            f"ON c.lookup_hash = {md5_hash('x.lookup')}"
-            if counts
-            else "LEFT JOIN counted c USING (lookup)"
-        )
         ctes.append(
             f"per AS (SELECT x.rid, {', '.join(selects)} FROM vals x {by_value} "
             "LEFT JOIN fresh f ON f.lookup = x.lookup "
@@ -712,10 +669,84 @@ class Scorer:
             f"coalesce(per.{quote(c)}, false)" if c.endswith("_shared") else f"per.{quote(c)}"
             for c in self.extra_columns
         ]
-        return (
+        statements.append(
             f"INSERT INTO {self.rows_table} ({columns}) WITH {', '.join(ctes)} "
             f"SELECT t.rid{values}, {', '.join(extras)} FROM t LEFT JOIN per USING (rid)"
-            f"{which}"
+        )
+        return statements
+
+    def _vals_cte(self) -> str:
+        """``vals``: (rid, is_new, slot, value, lookup) of each value of ``t`` the
+        store-wide columns depend on; slot i < 1000 is the i-th term-frequency column,
+        1000 + j the j-th phone with a shared flag."""
+
+        def v(column: str) -> str:
+            return f"CAST(t.v.{quote(column)} AS VARCHAR)"
+
+        typed = self._typed_columns()
+        parts = []
+        for i, column in enumerate(self.tf_columns):
+            if column in typed:
+                parts.append(
+                    f"SELECT t.rid, t.is_new, {i} AS slot, {v(column)} AS value, "
+                    f"'{count_key('tf', column, '')}' || {v(column)} AS lookup "
+                    f"FROM t WHERE {v(column)} IS NOT NULL"
+                )
+        for j, phone in enumerate(self.shared_phones):
+            number = v(f"{phone}_e164")
+            parts.append(
+                f"SELECT t.rid, t.is_new, {1000 + j}, {number}, 'pc:' || {number} "
+                f"FROM t WHERE {number} IS NOT NULL"
+            )
+        if not parts:
+            parts.append(
+                "SELECT NULL::BIGINT, NULL::BOOLEAN, NULL::INTEGER, NULL::VARCHAR, "
+                "NULL::VARCHAR LIMIT 0"
+            )
+        return "vals (rid, is_new, slot, value, lookup) AS (" + " UNION ALL ".join(parts) + ")"
+
+    def _fresh_sql(self, probes: str, counts: bool) -> str:
+        """The table ``linkage_stage_fresh`` (kind, key, n) of what the probes ``probes``
+        (a SELECT of ``t``'s columns) add to the store-wide columns, whatever stored
+        records they are staged with: ``fresh`` (key a lookup: the new records' values
+        counted), ``total`` (key a term-frequency slot: its values among them) and
+        ``added`` (key a number: its (number, name) pairs new to the store)."""
+
+        def v(column: str) -> str:
+            return f"CAST(t.v.{quote(column)} AS VARCHAR)"
+
+        pairs = " UNION ALL ".join(
+            f"SELECT {v(p + '_e164')} AS number, t.name FROM t "
+            f"WHERE t.is_new AND {v(p + '_e164')} IS NOT NULL AND t.name IS NOT NULL"
+            for p in self.pooled_phones
+        )
+        if not (pairs and self.shared_phones):
+            pairs = "SELECT NULL::VARCHAR AS number, NULL::VARCHAR AS name LIMIT 0"
+        pn = "'pn:' || p.number || '|' || p.name"
+        if counts:
+            counted = (
+                f"SELECT p.number, p.name FROM pairs p JOIN linkage_batch_counts c "
+                f"ON c.lookup_hash = {md5_hash(pn)} AND c.value > 0"
+            )
+        else:
+            counted = (
+                f"SELECT p.number, p.name FROM pairs p JOIN store_counts c "
+                f"ON c.lookup = {pn} AND c.n > 0"
+            )
+        ctes = [
+            f"t AS MATERIALIZED ({probes})",
+            self._vals_cte(),
+            f"pairs AS (SELECT DISTINCT number, name FROM ({pairs}))",
+            f"added AS (SELECT number, count(*) AS n FROM (SELECT number, name FROM pairs "
+            f"EXCEPT {counted}) GROUP BY number)",
+        ]
+        return (
+            f"CREATE OR REPLACE TEMP TABLE linkage_stage_fresh AS WITH {', '.join(ctes)} "
+            "SELECT 'fresh' AS kind, lookup AS key, count(*) AS n FROM vals "
+            "WHERE is_new AND slot < 1000 GROUP BY lookup "
+            "UNION ALL SELECT 'total', CAST(slot AS VARCHAR), count(*) FROM vals "
+            "WHERE is_new AND slot < 1000 GROUP BY slot "
+            "UNION ALL SELECT 'added', number, n FROM added"
         )
 
     def score(
