@@ -145,7 +145,7 @@ def test_check_one_and_the_frame_path_agree(template, store) -> None:
             assert abs(one.match_weight - row["match_weight"]) < 1e-9
 
 
-def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store) -> None:
+def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store, monkeypatch) -> None:
     """Term frequencies and shared-number flags: computed in Python for a form check, in
     SQL for an import; both from the same counts, and equal."""
     fresh = generate_leads(80, seed=78).drop(columns=TRUTH)
@@ -173,6 +173,18 @@ def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store) ->
         con, probes.rids, payloads, probes.is_new, names, stored_rids, totals, held, counts
     )
     pd.testing.assert_frame_equal(con.execute(read).df(), batch)
+    # A few pairs are scored by a statement of their own, reading their rows only: the
+    # same answers as the statement for many.
+    from linkage.store import _scorer
+
+    left = probes.rids[pairs["probe"].to_numpy(np.int64)]
+    right = pairs["rid"].to_numpy(np.int64)
+    few = scorer.score(con, left, right).sort_values(["rid_l", "rid_r"], ignore_index=True)
+    monkeypatch.setattr(_scorer, "FEW_PAIRS", 0)
+    many = scorer.score(con, left, right).sort_values(["rid_l", "rid_r"], ignore_index=True)
+    assert 0 < len(left) <= 5_000  # the first was the statement for a few
+    pd.testing.assert_frame_equal(few, many)
+    assert len(few) > 0 and few["match_weight"].nunique() > 10
     # As an import stages its clusters' evidence: the same probes, then more stored
     # records added to them, with what the probes add to the counts kept from the first.
     half = len(stored_rids) // 2

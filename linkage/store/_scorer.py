@@ -76,14 +76,16 @@ class Scorer:
         levels = decisions.agreement_levels(model.settings_)
         vector_columns = ", ".join(splink_sql.vector_columns)
 
-        def scoring_sql(pairs: str, levels_too: bool = False) -> str:
+        def scoring_sql(pairs: str, levels_too: bool = False, few: bool = False) -> str:
             pipe = _splink.CTEPipeline()
-            # The levels of a few pairs (review items) read their rows only: the staged
-            # rows of a whole import are a hundred thousand, copied whole by the CTE.
+            # A few pairs (review items, a cluster's evidence) read their rows only: the
+            # staged rows of a whole import are a hundred thousand, copied whole by the
+            # CTE (a tenth of a second), while for all of its pairs the filter costs more
+            # than it saves.
             only = (
                 f" WHERE r.rid IN (SELECT rid_l FROM ({pairs}) UNION ALL "
                 f"SELECT rid_r FROM ({pairs}))"
-                if levels_too
+                if levels_too or few
                 else ""
             )
             pipe.enqueue_sql(
@@ -122,6 +124,7 @@ class Scorer:
             "ON a.is_probe AND NOT b.is_probe"
         )
         self.levels_sql = scoring_sql("SELECT rid_l, rid_r FROM linkage_check_pairs", True)
+        self.few_sql = scoring_sql("SELECT rid_l, rid_r FROM linkage_check_pairs", few=True)
         self.uid = uid
         # Per connection (each thread of a store has its own cursor): the names of its
         # prepared statements. Weak, so that a closed cursor's entry goes with it.
@@ -131,6 +134,8 @@ class Scorer:
         self._prepared_lock = threading.Lock()
         # The connections that prepared the statement of :meth:`score_levels` too.
         self._prepared_levels: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        # The connections that prepared the statement for a few pairs (:meth:`score`).
+        self._prepared_few: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         # The same model compiled to Python, for a form check's few pairs (None: this
         # model's SQL is not all reproducible in Python, checks stay on SQL).
         self.fast = compile_scorer(
@@ -757,8 +762,16 @@ class Scorer:
     ) -> pd.DataFrame:
         """Scored and decided pairs of staged rows: ``rid_l, rid_r, match_weight,
         match_probability, decision, reason``. The statement is prepared once per
-        connection."""
+        connection; a few pairs (up to :data:`FEW_PAIRS`) have their own, which reads
+        their rows only."""
         name = self._prepare(con)[0]
+        if len(left) <= FEW_PAIRS:
+            with self._prepared_lock:
+                fresh = con not in self._prepared_few
+                self._prepared_few.add(con)
+            name = f"{name}_few"
+            if fresh:
+                run(con, f"PREPARE {name} AS {self.few_sql}")
         run(con, "DELETE FROM linkage_check_pairs")
         if len(left) > 1000:
             pairs = pd.DataFrame(
@@ -823,3 +836,6 @@ class Scorer:
 
 
 _SCORER_IDS = itertools.count(1)
+
+FEW_PAIRS = 5_000
+"""Up to this many pairs, :meth:`Scorer.score` reads only their staged rows."""
