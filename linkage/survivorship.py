@@ -634,31 +634,44 @@ def settings_json(
     )
 
 
+def member_columns(stored: Sequence[str]) -> list[str]:
+    """The columns of a record store's ``store_records`` (``stored``, its columns) that
+    survivorship reads."""
+    return [
+        c
+        for c in stored
+        if c in ("rid", "entity_id", "source_dataset", "record_id")
+        or (c.startswith("raw_") and c != "raw_record_id")
+        or c.endswith("_valid")
+        or c in DERIVED_COLUMNS
+    ]
+
+
 def _stored_members(
-    tx: duckdb.DuckDBPyConnection, entities: Sequence[str]
+    tx: duckdb.DuckDBPyConnection, entities: Sequence[str], source: str | None = None
 ) -> tuple[pa.Table, list[str]]:
-    """The stored members of these entities (``store_records``), with the columns
-    survivorship reads, named as :func:`build` reads them (raw values by role); and the
-    roles."""
+    """The stored members of these entities (``store_records``, or ``source``: a table
+    of some of its rows, among them every member, with at least :func:`member_columns`),
+    with the columns survivorship reads, named as :func:`build` reads them (raw values by
+    role); and the roles."""
     tx.register("linkage_wanted_entities", pd.DataFrame({"entity_id": list(entities)}))
     try:
         # Only the columns survivorship reads: the scan reads every stored record's values.
         stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
-        wanted = [
-            c
-            for c in stored
-            if c in ("rid", "entity_id", "source_dataset", "record_id")
-            or (c.startswith("raw_") and c != "raw_record_id")
-            or c.endswith("_valid")
-            or c in DERIVED_COLUMNS
-        ]
-        # The members' rids first, from one column: joined on the entity, DuckDB would
-        # read every column of every record before the join drops most of them.
-        members = tx.sql(
-            f"SELECT {', '.join(quote(c) for c in wanted)} FROM store_records WHERE rid IN "
-            "(SELECT rid FROM store_records SEMI JOIN linkage_wanted_entities "
-            "USING (entity_id))"
-        ).to_arrow_table()
+        wanted = ", ".join(quote(c) for c in member_columns(stored))
+        if source is not None:
+            members = tx.sql(
+                f"SELECT {wanted} FROM {source} SEMI JOIN linkage_wanted_entities "
+                "USING (entity_id) ORDER BY rid"
+            ).to_arrow_table()
+        else:
+            # The members' rids first, from one column: joined on the entity, DuckDB
+            # would read every column of every record before the join drops most of them.
+            members = tx.sql(
+                f"SELECT {wanted} FROM store_records WHERE rid IN "
+                "(SELECT rid FROM store_records SEMI JOIN linkage_wanted_entities "
+                "USING (entity_id))"
+            ).to_arrow_table()
     finally:
         tx.unregister("linkage_wanted_entities")
     raw = [c for c in members.column_names if c.startswith("raw_") and c != "raw_record_id"]
@@ -710,10 +723,13 @@ def stored_lineage(con: duckdb.DuckDBPyConnection, entity_id: str) -> pd.DataFra
     return frame.sort_values(["field", "record_id"], kind="stable", ignore_index=True)
 
 
-def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Table | None:
+def rebuild_stored(
+    tx: duckdb.DuckDBPyConnection, entities: list[str], source: str | None = None
+) -> pa.Table | None:
     """Golden records of these entities in the record store's table ``store_golden``,
-    from their members in ``store_records``, inside the caller's transaction ``tx``; an
-    entity left without members loses its row. Lineage is not stored: see
+    from their members in ``store_records`` (read from ``source``, when the caller read
+    them already: see :func:`_stored_members`), inside the caller's transaction ``tx``;
+    an entity left without members loses its row. Lineage is not stored: see
     :func:`stored_lineage` (a store built before that loses its ``store_lineage`` table
     here, at its first write).
 
@@ -723,7 +739,7 @@ def rebuild_stored(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> pa.Tab
     if not entities:
         return None
     run(tx, "DROP TABLE IF EXISTS store_lineage")
-    members, roles = _stored_members(tx, entities)
+    members, roles = _stored_members(tx, entities, source)
     tx.register("touched_entities", pd.DataFrame({"entity_id": entities}))
     try:
         run(

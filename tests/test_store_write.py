@@ -409,6 +409,25 @@ def test_items_an_import_makes_carry_the_models_evidence(leads, store) -> None:
     made = items[~items["item_id"].isin(before)]
     assert added.review_items == len(made) > 5
     _assert_evidence_is_the_models(store, made)
+    # and show both records' values, as they were imported or stored
+    con = store._cursor()
+    raw = [c for c, *_ in con.execute("DESCRIBE store_records").fetchall()]
+    raw = [c for c in raw if c.startswith("raw_") and c != "raw_record_id"]
+    stored = {
+        key: {c[4:]: v for c, v in zip(raw, values, strict=True)}
+        for key, *values in con.execute(
+            f"SELECT record_key, {', '.join(raw)} FROM store_records"
+        ).fetchall()
+    }
+    shown = con.execute(
+        "SELECT key_l, values_l, key_r, values_r FROM review_items WHERE item_id IN "
+        "(SELECT unnest(?::BIGINT[]))",
+        [[int(i) for i in made["item_id"]]],
+    ).fetchall()
+    assert len(shown) == len(made)
+    for key_l, values_l, key_r, values_r in shown:
+        for key, values in ((key_l, values_l), (key_r, values_r)):
+            assert json.loads(values) == stored[key], key
 
 
 def test_items_a_recluster_makes_carry_the_models_evidence(store) -> None:

@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -864,9 +864,21 @@ def _write_batch(
         )
         run(tx, "INSERT INTO project_records SELECT * FROM new_mapping")
         tx.unregister("new_mapping")
-        review_count = _insert_review_items(tx, probes, scored, plan, run_number, stamp)
-        # Golden records of every entity that received a record.
-        golden = _rebuild_golden(tx, sorted(set(entity)))
+        # The stored rows the review items show and the golden records are built from,
+        # read in one pass: their rows lie scattered over the file, and each pass
+        # decompresses the values of every record (a seventh of a second at a million).
+        touched = sorted(set(entity))
+        tx.register(
+            "linkage_needed_records", _needed_records(tx, touched, _item_rids(scored, plan))
+        )
+        try:
+            review_count = _insert_review_items(
+                tx, probes, scored, plan, run_number, stamp, source="linkage_needed_records"
+            )
+            # Golden records of every entity that received a record.
+            golden = _rebuild_golden(tx, touched, source="linkage_needed_records")
+        finally:
+            tx.unregister("linkage_needed_records")
         n_conflicts = len(plan["conflicts"])
         project.log_event(
             tx,
@@ -1092,8 +1104,10 @@ def _insert_review_items(
     plan: dict[str, Any],
     run_number: int,
     stamp: dt.datetime,
+    source: str | None = None,
 ) -> int:
-    """Borderline pairs, and links refused because they would join two entities."""
+    """Borderline pairs, and links refused because they would join two entities
+    (``source``: as for :func:`_fill_item_values`)."""
     key_of = pd.Series(probes.keys, index=probes.rids)
     band = scored[scored["decision"] == "review"]
     conflicts = plan["conflicts"]
@@ -1152,19 +1166,50 @@ def _insert_review_items(
     )
     tx.unregister("new_items")
     _add_item_evidence(tx, items[["key_l", "key_r", "gammas"]], run_number)
-    rids = np.unique(
-        np.concatenate(
-            [np.concatenate([f["probe_rid"], f["other"]]) for f in (band, conflicts) if len(f)]
-        ).astype(np.int64)
-    )
-    _fill_item_values(tx, rids)
+    _fill_item_values(tx, _item_rids(scored, plan), source)
     after = tx.execute("SELECT count(*) FROM review_items").fetchall()[0][0]
     return int(after - before)
 
 
-def _fill_item_values(tx: duckdb.DuckDBPyConnection, rids: np.ndarray | None = None) -> None:
+def _item_rids(scored: pd.DataFrame, plan: dict[str, Any]) -> np.ndarray:
+    """The rids of both records of every review item an import makes, sorted."""
+    band = scored[scored["decision"] == "review"]
+    ends = [
+        np.concatenate([f["probe_rid"], f["other"]]) for f in (band, plan["conflicts"]) if len(f)
+    ]
+    return np.unique(np.concatenate(ends).astype(np.int64)) if ends else np.array([], np.int64)
+
+
+def _needed_records(
+    tx: duckdb.DuckDBPyConnection, entities: Sequence[str], rids: np.ndarray
+) -> Any:
+    """The rows of ``store_records`` of these entities' members and of these ``rids``, as
+    an Arrow table of the columns survivorship and the review items read."""
+    stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
+    raw = [c for c in stored if c.startswith("raw_") and c != "raw_record_id"]
+    columns = list(dict.fromkeys([*survivorship.member_columns(stored), "record_key", *raw]))
+    tx.register("linkage_needed_entities", pd.DataFrame({"entity_id": list(entities)}))
+    tx.register("linkage_needed_rids", pd.DataFrame({"rid": np.asarray(rids, np.int64)}))
+    try:
+        # The rids first, from one column each: joined on the entity, DuckDB would read
+        # every column of every record before the join drops most of them.
+        return tx.sql(
+            f"SELECT {', '.join(map(quote, columns))} FROM store_records WHERE rid IN "
+            "(SELECT rid FROM store_records SEMI JOIN linkage_needed_entities USING (entity_id) "
+            "UNION ALL SELECT rid FROM linkage_needed_rids)"
+        ).to_arrow_table()
+    finally:
+        tx.unregister("linkage_needed_entities")
+        tx.unregister("linkage_needed_rids")
+
+
+def _fill_item_values(
+    tx: duckdb.DuckDBPyConnection, rids: np.ndarray | None = None, source: str | None = None
+) -> None:
     """Both records' raw values (JSON, by role) on items that have none yet (``rids``:
-    of those records among these, found by rid where a key is a scan of every record's)."""
+    of those records among these, found by rid where a key is a scan of every record's;
+    ``source``: a table of some rows of ``store_records``, among them those of ``rids``,
+    read instead of it)."""
     raw = [
         r[0]
         for r in tx.execute("DESCRIBE store_records").fetchall()
@@ -1187,7 +1232,7 @@ def _fill_item_values(tx: duckdb.DuckDBPyConnection, rids: np.ndarray | None = N
             f"""
             CREATE OR REPLACE TEMP TABLE linkage_item_values AS
             SELECT s.record_key, CAST(to_json(struct_pack({fields})) AS VARCHAR) AS values
-            FROM store_records s WHERE s.rid IN ({among})
+            FROM {source or "store_records"} s WHERE s.rid IN ({among})
             """,
         )
         for side in ("l", "r"):
@@ -1204,10 +1249,12 @@ def _fill_item_values(tx: duckdb.DuckDBPyConnection, rids: np.ndarray | None = N
             tx.unregister("linkage_item_rids")
 
 
-def _rebuild_golden(tx: duckdb.DuckDBPyConnection, entities: list[str]) -> Any:
-    """Golden records and lineage of these entities, from their stored members; returns
-    the golden rows written (see :func:`linkage.survivorship.rebuild_stored`)."""
-    return survivorship.rebuild_stored(tx, entities)
+def _rebuild_golden(
+    tx: duckdb.DuckDBPyConnection, entities: list[str], source: str | None = None
+) -> Any:
+    """Golden records of these entities, from their stored members; returns the golden
+    rows written (see :func:`linkage.survivorship.rebuild_stored`)."""
+    return survivorship.rebuild_stored(tx, entities, source)
 
 
 def edit_record(
