@@ -940,3 +940,36 @@ def test_candidate_pairs_are_the_probes_keys_joined_to_the_stored_keys(leads, st
         theirs.itertuples(index=False, name=None)
     )
     assert not ours.duplicated().any()
+
+
+def test_each_imported_record_gets_its_strongest_pair_first_among_equals():
+    """An import reports per record the decision and weight of its strongest pair: the
+    first scored among equal weights, as a group-wise first maximum finds it."""
+    from linkage.store._write import _best_links
+
+    rng = np.random.default_rng(11)
+    n = 4_000
+    scored = pd.DataFrame(
+        {
+            "rid_l": rng.integers(0, 3_000, n),
+            "rid_r": rng.integers(2_000, 6_000, n),
+            "match_weight": rng.integers(-3, 4, n).astype(float),  # many ties
+            "decision": rng.choice(["auto_merge", "review", "distinct"], n),
+        }
+    )
+    batch = np.arange(2_500, 3_500)  # some records with pairs on both sides, some none
+    decision, weight = _best_links(batch, scored)
+    ends = pd.DataFrame(
+        {
+            "rid": np.concatenate([scored["rid_l"], scored["rid_r"]]),
+            "w": np.concatenate([scored["match_weight"]] * 2),
+            "d": np.concatenate([scored["decision"]] * 2),
+        }
+    )
+    best = ends.loc[ends.groupby("rid")["w"].idxmax()].set_index("rid")
+    expected = best.reindex(batch)
+    assert expected["w"].isna().any() and expected["w"].notna().sum() > 500
+    assert np.array_equal(weight, expected["w"].to_numpy(), equal_nan=True)
+    assert decision.tolist() == [None if pd.isna(d) else d for d in expected["d"]]
+    empty, no_weight = _best_links(np.array([9_999]), scored)
+    assert empty.tolist() == [None] and np.isnan(no_weight).all()

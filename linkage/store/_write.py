@@ -483,14 +483,19 @@ def _best_links(rids: np.ndarray, scored: pd.DataFrame) -> tuple[pd.Series, np.n
     # Each pair counts for each of its records that is in the batch: per record, the end
     # of greatest weight, the first scored among equals (positions break ties).
     ends = np.concatenate([scored["rid_l"].to_numpy(np.int64), scored["rid_r"].to_numpy(np.int64)])
-    weights = np.concatenate([weight, weight])
-    order = np.lexsort((np.arange(len(ends)), -weights, ends))
-    first = order[np.r_[True, ends[order][1:] != ends[order][:-1]]]
-    best_rid = ends[first]
     wanted = np.asarray(rids, dtype=np.int64)
+    # Only the batch's ends (half of them): a stable sort keeps the first among equals.
+    mine = np.flatnonzero(np.isin(ends, wanted))
+    ends = ends[mine]
+    order = np.lexsort((-np.concatenate([weight, weight])[mine], ends))
+    first = order[np.r_[True, ends[order][1:] != ends[order][:-1]]] if len(ends) else order
+    best_rid = ends[first]
+    if not len(best_rid):
+        missing = pd.Series([None] * len(rids), dtype=object)
+        return missing, np.full(len(rids), np.nan)
     at = np.minimum(np.searchsorted(best_rid, wanted), len(best_rid) - 1)
     found = best_rid[at] == wanted
-    pick = first[at] % len(weight)
+    pick = mine[first[at]] % len(weight)
     decisions = scored["decision"].to_numpy(object)[pick]
     decision = pd.Series(np.where(found, decisions, None), dtype=object)
     return decision, np.where(found, weight[pick], np.nan)
