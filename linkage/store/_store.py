@@ -1190,9 +1190,8 @@ class RecordStore:
                 "r": np.maximum(left, right).astype(np.int64),
             }
         ).drop_duplicates()
+        # Sorted by the pair (by the statement), so ties break the same every run.
         scored = scorer.score(con, pair_frame["l"], pair_frame["r"])[columns]
-        # DuckDB returns rows in any order (threads): sort, so ties break the same every run.
-        scored = scored.sort_values(["rid_l", "rid_r"], kind="stable", ignore_index=True)
         probe_set = set(probes.rids.tolist())
         l_is_probe = scored["rid_l"].isin(probe_set).to_numpy()
         r_is_probe = scored["rid_r"].isin(probe_set).to_numpy()
