@@ -305,15 +305,35 @@ def build(
         ],
     )
 
-    if not lineage:
-        for table in (base, multi, golden_multi):
-            run(con, f"DROP TABLE IF EXISTS {table}")
-        return GoldenTables(
-            golden=golden,
-            lineage=None,
-            columns=columns,
-            settings=settings_json(rules, source_priority),
-        )
+    lineage_name = (
+        _lineage_view(con, prefix, base, golden_multi, fields, chosen_columns, by_role)
+        if lineage
+        else None
+    )
+    for table in (base, multi, golden_multi):
+        run(con, f"DROP TABLE IF EXISTS {table}")
+    return GoldenTables(
+        golden=golden,
+        lineage=lineage_name,
+        columns=columns,
+        settings=settings_json(rules, source_priority),
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _lineage_view(
+    con: duckdb.DuckDBPyConnection,
+    prefix: str,
+    base: str,
+    golden_multi: str,
+    fields: Sequence[str],
+    chosen_columns: Sequence[str],
+    by_role: Mapping[str, tuple[str, tuple[str, ...]]],
+) -> str:
+    """The lineage of the golden records :func:`build` made (see :class:`GoldenTables`),
+    from its tables ``base`` and ``golden_multi``; returns the view's name."""
     lineage_name = f"{prefix}_lineage"
     values = f"{prefix}_lineage_values"
     if not fields:
@@ -365,17 +385,7 @@ def build(
         FROM {values} v LEFT JOIN per_field p USING (field)
         """,
     )
-    for table in (base, multi, golden_multi):
-        run(con, f"DROP TABLE IF EXISTS {table}")
-    return GoldenTables(
-        golden=golden,
-        lineage=lineage_name,
-        columns=columns,
-        settings=settings_json(rules, source_priority),
-    )
-
-
-# -- helpers ------------------------------------------------------------------------------
+    return lineage_name
 
 
 def _columns(
