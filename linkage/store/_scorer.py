@@ -688,20 +688,17 @@ class Scorer:
         store-wide columns depend on; slot i < 1000 is the i-th term-frequency column,
         1000 + j the j-th phone with a shared flag."""
 
-        def v(column: str) -> str:
-            return f"CAST(t.v.{quote(column)} AS VARCHAR)"
-
         typed = self._typed_columns()
         parts = []
         for i, column in enumerate(self.tf_columns):
             if column in typed:
                 parts.append(
-                    f"SELECT t.rid, t.is_new, {i} AS slot, {v(column)} AS value, "
-                    f"'{count_key('tf', column, '')}' || {v(column)} AS lookup "
-                    f"FROM t WHERE {v(column)} IS NOT NULL"
+                    f"SELECT t.rid, t.is_new, {i} AS slot, {_staged_text(column)} AS value, "
+                    f"'{count_key('tf', column, '')}' || {_staged_text(column)} AS lookup "
+                    f"FROM t WHERE {_staged_text(column)} IS NOT NULL"
                 )
         for j, phone in enumerate(self.shared_phones):
-            number = v(f"{phone}_e164")
+            number = _staged_text(f"{phone}_e164")
             parts.append(
                 f"SELECT t.rid, t.is_new, {1000 + j}, {number}, 'pc:' || {number} "
                 f"FROM t WHERE {number} IS NOT NULL"
@@ -720,12 +717,9 @@ class Scorer:
         counted), ``total`` (key a term-frequency slot: its values among them) and
         ``added`` (key a number: its (number, name) pairs new to the store)."""
 
-        def v(column: str) -> str:
-            return f"CAST(t.v.{quote(column)} AS VARCHAR)"
-
         pairs = " UNION ALL ".join(
-            f"SELECT {v(p + '_e164')} AS number, t.name FROM t "
-            f"WHERE t.is_new AND {v(p + '_e164')} IS NOT NULL AND t.name IS NOT NULL"
+            f"SELECT {_staged_text(p + '_e164')} AS number, t.name FROM t "
+            f"WHERE t.is_new AND {_staged_text(p + '_e164')} IS NOT NULL AND t.name IS NOT NULL"
             for p in self.pooled_phones
         )
         if not (pairs and self.shared_phones):
@@ -836,6 +830,12 @@ class Scorer:
         """Like :meth:`score`, for every pair of a staged probe and a staged stored record
         (what :meth:`stage_rows` staged for a form check)."""
         return con.execute(f"EXECUTE {self._prepare(con)[1]}").fetchall()
+
+
+def _staged_text(column: str) -> str:
+    """The SQL text of the model's column ``column`` of a staged row ``t`` (its struct
+    ``v``), as the store's counts key it."""
+    return f"CAST(t.v.{quote(column)} AS VARCHAR)"
 
 
 _SCORER_IDS = itertools.count(1)
