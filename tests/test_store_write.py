@@ -973,3 +973,5 @@ def test_each_imported_record_gets_its_strongest_pair_first_among_equals():
     assert decision.tolist() == [None if pd.isna(d) else d for d in expected["d"]]
     empty, no_weight = _best_links(np.array([9_999]), scored)
     assert empty.tolist() == [None] and np.isnan(no_weight).all()
+    empty, no_weight = _best_links(np.array([1, 2]), scored.iloc[:0])
+    assert empty.tolist() == [None, None] and np.isnan(no_weight).all()

@@ -476,9 +476,6 @@ def _best_links(rids: np.ndarray, scored: pd.DataFrame) -> tuple[pd.Series, np.n
     """Per record of the batch (``rids``, in order): the decision and match weight of its
     strongest scored pair, with a stored record or another of the batch; missing where it
     had no candidate. Ties go to the pair scored first (pairs are sorted by rid)."""
-    if scored.empty:
-        missing = pd.Series([None] * len(rids), dtype=object)
-        return missing, np.full(len(rids), np.nan)
     weight = scored["match_weight"].to_numpy(np.float64)
     # Each pair counts for each of its records that is in the batch: per record, the end
     # of greatest weight, the first scored among equals (positions break ties).
@@ -486,13 +483,12 @@ def _best_links(rids: np.ndarray, scored: pd.DataFrame) -> tuple[pd.Series, np.n
     wanted = np.asarray(rids, dtype=np.int64)
     # Only the batch's ends (half of them): a stable sort keeps the first among equals.
     mine = np.flatnonzero(np.isin(ends, wanted))
+    if not len(mine):  # no pairs, or none of the batch's
+        return pd.Series([None] * len(rids), dtype=object), np.full(len(rids), np.nan)
     ends = ends[mine]
     order = np.lexsort((-np.concatenate([weight, weight])[mine], ends))
-    first = order[np.r_[True, ends[order][1:] != ends[order][:-1]]] if len(ends) else order
+    first = order[np.r_[True, ends[order][1:] != ends[order][:-1]]]
     best_rid = ends[first]
-    if not len(best_rid):
-        missing = pd.Series([None] * len(rids), dtype=object)
-        return missing, np.full(len(rids), np.nan)
     at = np.minimum(np.searchsorted(best_rid, wanted), len(best_rid) - 1)
     found = best_rid[at] == wanted
     pick = mine[first[at]] % len(weight)
