@@ -657,6 +657,29 @@ def member_columns(stored: Sequence[str]) -> list[str]:
     ]
 
 
+def stored_rows(
+    tx: duckdb.DuckDBPyConnection,
+    columns: Sequence[str],
+    entities: Sequence[str],
+    rids: Sequence[int] | None = None,
+) -> pa.Table:
+    """``columns`` of the rows of a record store's ``store_records`` of these entities'
+    members, and of these ``rids``, as an Arrow table."""
+    tx.register("linkage_wanted_entities", pd.DataFrame({"entity_id": list(entities)}))
+    tx.register("linkage_wanted_rids", pd.DataFrame({"rid": list(rids or [])}, dtype="int64"))
+    try:
+        # The rids first, from one column each: joined on the entity, DuckDB would read
+        # every column of every record before the join drops most of them.
+        return tx.sql(
+            f"SELECT {', '.join(quote(c) for c in columns)} FROM store_records WHERE rid IN "
+            "(SELECT rid FROM store_records SEMI JOIN linkage_wanted_entities USING (entity_id) "
+            "UNION ALL SELECT rid FROM linkage_wanted_rids)"
+        ).to_arrow_table()
+    finally:
+        tx.unregister("linkage_wanted_entities")
+        tx.unregister("linkage_wanted_rids")
+
+
 def _stored_members(
     tx: duckdb.DuckDBPyConnection, entities: Sequence[str], source: str | None = None
 ) -> tuple[pa.Table, list[str]]:
@@ -664,26 +687,19 @@ def _stored_members(
     of some of its rows, among them every member, with at least :func:`member_columns`),
     with the columns survivorship reads, named as :func:`build` reads them (raw values by
     role); and the roles."""
-    tx.register("linkage_wanted_entities", pd.DataFrame({"entity_id": list(entities)}))
-    try:
-        # Only the columns survivorship reads: the scan reads every stored record's values.
-        stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
-        wanted = ", ".join(quote(c) for c in member_columns(stored))
-        if source is not None:
+    # Only the columns survivorship reads: the scan reads every stored record's values.
+    stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
+    if source is None:
+        members = stored_rows(tx, member_columns(stored), entities)
+    else:
+        tx.register("linkage_wanted_entities", pd.DataFrame({"entity_id": list(entities)}))
+        try:
             members = tx.sql(
-                f"SELECT {wanted} FROM {source} SEMI JOIN linkage_wanted_entities "
-                "USING (entity_id) ORDER BY rid"
+                f"SELECT {', '.join(quote(c) for c in member_columns(stored))} FROM {source} "
+                "SEMI JOIN linkage_wanted_entities USING (entity_id) ORDER BY rid"
             ).to_arrow_table()
-        else:
-            # The members' rids first, from one column: joined on the entity, DuckDB
-            # would read every column of every record before the join drops most of them.
-            members = tx.sql(
-                f"SELECT {wanted} FROM store_records WHERE rid IN "
-                "(SELECT rid FROM store_records SEMI JOIN linkage_wanted_entities "
-                "USING (entity_id))"
-            ).to_arrow_table()
-    finally:
-        tx.unregister("linkage_wanted_entities")
+        finally:
+            tx.unregister("linkage_wanted_entities")
     raw = [c for c in members.column_names if c.startswith("raw_") and c != "raw_record_id"]
     renamed = members.rename_columns([c[4:] if c in raw else c for c in members.column_names])
     roles = [c[4:] for c in raw]

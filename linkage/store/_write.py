@@ -1189,19 +1189,7 @@ def _needed_records(
     stored = [r[0] for r in tx.execute("DESCRIBE store_records").fetchall()]
     raw = [c for c in stored if c.startswith("raw_") and c != "raw_record_id"]
     columns = list(dict.fromkeys([*survivorship.member_columns(stored), "record_key", *raw]))
-    tx.register("linkage_needed_entities", pd.DataFrame({"entity_id": list(entities)}))
-    tx.register("linkage_needed_rids", pd.DataFrame({"rid": np.asarray(rids, np.int64)}))
-    try:
-        # The rids first, from one column each: joined on the entity, DuckDB would read
-        # every column of every record before the join drops most of them.
-        return tx.sql(
-            f"SELECT {', '.join(map(quote, columns))} FROM store_records WHERE rid IN "
-            "(SELECT rid FROM store_records SEMI JOIN linkage_needed_entities USING (entity_id) "
-            "UNION ALL SELECT rid FROM linkage_needed_rids)"
-        ).to_arrow_table()
-    finally:
-        tx.unregister("linkage_needed_entities")
-        tx.unregister("linkage_needed_rids")
+    return survivorship.stored_rows(tx, columns, entities, np.asarray(rids, np.int64).tolist())
 
 
 def _fill_item_values(
