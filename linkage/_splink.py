@@ -23,7 +23,9 @@ What linkage borrows, and why:
 - a DuckDB table seen as a splink frame, and the linker's input tables (splink's own charts
   and blocking analysis over linkage's tables);
 - splink's prediction SQL for a settings dict (the store scores one record with the very SQL
-  ``link`` used, without a ``Linker``).
+  ``link`` used, without a ``Linker``);
+- splink's own prediction steps for a linker, with one projection added at the end
+  (:func:`predict_scores`): the pairs' scores without the records' values beside them.
 """
 
 from __future__ import annotations
@@ -39,13 +41,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_vector_values import (
+    compute_comparison_vector_values_from_id_pairs_sqls,
+)
 from splink.internals.exceptions import EMTrainingException
 from splink.internals.expectation_maximisation import (
     _max_change_in_parameters_comparison_levels,
 )
 from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+from splink.internals.settings import Settings
 from splink.internals.settings_creator import SettingsCreator
+from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
 from linkage.errors import ModelError
 
@@ -65,6 +72,8 @@ __all__ = [
     "level_probabilities",
     "model_snapshot",
     "not_trained_messages",
+    "predict_scores",
+    "predicted_value_columns",
     "probability_two_random_records_match",
     "quiet",
     "quiet_splink",
@@ -349,6 +358,72 @@ def register_table(linker: Any, table: str, name: str) -> Any:
 def input_tables(linker: Any) -> list[Any]:
     """The linker's input tables, as splink frames."""
     return list(linker._input_tables_dict.values())
+
+
+# -- scoring every candidate pair -----------------------------------------------------------
+
+
+def predict_scores(linker: Any) -> Any:
+    """``linker.inference.predict()`` without the records' input values beside each pair.
+
+    splink's predict, with ``retain_matching_columns``, writes both records' values of
+    every column a comparison reads into its output: at a million records 13.7 million
+    rows of some fifty text columns, which DuckDB spills to disk under linkage's memory
+    limit (57 s of scoring against 21 s without them, ``benchmarks/RESULTS.md``). Turning
+    the setting off would also drop the ``gamma_`` columns that decisions read. So these
+    are splink's own steps of a one-chunk predict (blocked pairs, term frequencies,
+    comparison vectors, weights), with a last step that keeps what splink keeps in
+    training: the ids, the ``gamma_`` columns and, with intermediate columns, the term
+    frequencies and Bayes factors; ``match_weight`` and ``match_probability`` first, as
+    in splink's output. The values are one join away (:func:`predicted_value_columns`).
+    """
+    settings = linker._settings_obj
+    kept = Settings.columns_to_select_for_predict(
+        unique_id_input_columns=settings.column_info_settings.unique_id_input_columns,
+        comparisons=settings.comparisons,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=settings._retain_intermediate_calculation_columns,
+        training_mode=True,
+        additional_columns_to_retain=[],
+    )
+    blocked_pairs, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
+        left_chunk=(1, 1), right_chunk=(1, 1)
+    )
+    try:
+        pipeline = CTEPipeline([blocked_pairs])
+        enqueue_df_concat_with_tf(linker, pipeline)
+        pipeline.enqueue_list_of_sqls(
+            compute_comparison_vector_values_from_id_pairs_sqls(
+                settings._columns_to_select_for_blocking,
+                settings._columns_to_select_for_comparison_vector_values,
+                input_tablename_l="__splink__df_concat_with_tf",
+                input_tablename_r="__splink__df_concat_with_tf",
+                source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
+                unique_id_input_column=settings.column_info_settings.unique_id_input_column,
+                link_type=settings._link_type,
+                sql_dialect_str=linker._sql_dialect_str,
+            )
+        )
+        pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls_using_settings(settings))
+        columns = ", ".join(["match_weight", "match_probability", *kept])
+        pipeline.enqueue_sql(
+            f"SELECT {columns} FROM __splink__df_predict", "__splink__df_predict_scores"
+        )
+        return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    finally:
+        if not cached:
+            blocked_pairs.drop_table_from_database_and_remove_from_cache()
+
+
+def predicted_value_columns(linker: Any) -> list[str]:
+    """The input columns whose values splink's predict puts beside each pair (``<c>_l``,
+    ``<c>_r``) and :func:`predict_scores` leaves out: those its comparisons read and, as
+    splink adds them, those its blocking rules read."""
+    settings = linker._settings_obj
+    uid = {c.unquote().name for c in settings.column_info_settings.unique_id_input_columns}
+    names = [c.unquote().name for c in settings._columns_used_by_comparisons]
+    names += settings._additional_column_names_to_retain
+    return [name for name in dict.fromkeys(names) if name not in uid]
 
 
 # -- splink's scoring SQL without a linker -------------------------------------------------

@@ -157,6 +157,16 @@ def test_waterfall_for_one_pair_and_for_review_rows(sample_result):
     # splink's chart ends with the pair's final match weight.
     finals = [r for r in one.chart_dict["data"]["values"] if r["column_name"] == "Final score"]
     assert finals[0]["log2_bayes_factor"] == pytest.approx(pair["match_weight"], abs=1e-6)
+    # Each comparison shows both records' values, joined back to the scores from the records.
+    rids = sample_result.records.set_index("record_id")["rid"]
+    phones = [
+        sample_result.connection.execute(
+            "SELECT mobile_e164 FROM linkage_records WHERE rid = ?", [int(rids[pair[side]])]
+        ).fetchall()[0][0]
+        for side in ("lead_id_l", "lead_id_r")
+    ]
+    mobile = next(r for r in one.chart_dict["data"]["values"] if r["column_name"] == "mobile")
+    assert [mobile["value_l"], mobile["value_r"]] == [str(p) for p in phones]
     several = charts.waterfall(sample_result, sample_result.review.head(3))
     assert len({r["record_number"] for r in several.chart_dict["data"]["values"]}) == 3
     with pytest.raises(InputError, match="not in this result"):

@@ -371,3 +371,27 @@ def test_scoring_with_new_thresholds_leaves_the_callers_model_unchanged(sample, 
     )
     assert again.model.policy.thresholds.auto_merge == 3.0
     assert model.to_dict() == before
+
+
+def test_scores_equal_splinks_predict_without_the_values(sample_result):
+    """link scores with splink's own steps but keeps no records' values beside each pair:
+    every column it keeps equals splink's predict, and what it leaves out is exactly the
+    values (``<column>_l``, ``<column>_r``) that charts join back."""
+    from linkage import _splink
+
+    con, linker = sample_result.connection, sample_result.linker
+    ours = sample_result._context.predictions_table
+    theirs = linker.inference.predict().physical_name
+    kept = [c[0] for c in con.execute(f"DESCRIBE {ours}").fetchall()]
+    splinks = [c[0] for c in con.execute(f"DESCRIBE {theirs}").fetchall()]
+    values = {f"{c}_{side}" for c in _splink.predicted_value_columns(linker) for side in "lr"}
+    assert set(splinks) - set(kept) == values
+    assert set(kept) <= set(splinks)
+    assert kept[:2] == ["match_weight", "match_probability"]
+    assert {"gamma_person_name", "gamma_mobile", "mw_mobile"} <= set(kept)
+    order = " ORDER BY rid_l, rid_r"
+    listed = ", ".join(f'"{c}"' for c in kept)
+    a = con.execute(f"SELECT {listed} FROM {ours}{order}").df()
+    b = con.execute(f"SELECT {listed} FROM {theirs}{order}").df()
+    assert len(a) > 10_000
+    pd.testing.assert_frame_equal(a, b)

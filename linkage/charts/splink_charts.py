@@ -13,16 +13,17 @@ splink draws these from its own frames; linkage's tables reach it through
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from linkage import _splink
-from linkage._sql import run
+from linkage._sql import quote, run
 from linkage.charts._pairs import (
     id_pair_columns,
     pair_truth,
@@ -83,22 +84,23 @@ def waterfall(
         wanted = [tuple(pairs)]
     rid = rid_lookup(result)
     rows = []
-    for left, right in wanted:
-        ids = [rid.get(str(left)), rid.get(str(right))]
-        if None in ids:
-            unknown = left if ids[0] is None else right
-            raise InputError(f"record id {unknown!r} is not in this result")
-        low, high = min(ids), max(ids)
-        found = con.execute(
-            f"SELECT * FROM {result._context.predictions_table} "
-            "WHERE least(rid_l, rid_r) = ? AND greatest(rid_l, rid_r) = ?",
-            [low, high],
-        ).df()
-        if found.empty:
-            raise InputError(
-                f"the pair ({left!r}, {right!r}) was never scored: blocking did not propose it"
-            )
-        rows.append(found.iloc[0])
+    with _predictions_with_values(result) as scored:
+        for left, right in wanted:
+            ids = [rid.get(str(left)), rid.get(str(right))]
+            if None in ids:
+                unknown = left if ids[0] is None else right
+                raise InputError(f"record id {unknown!r} is not in this result")
+            low, high = min(ids), max(ids)
+            found = con.execute(
+                f"SELECT * FROM {scored} "
+                "WHERE least(rid_l, rid_r) = ? AND greatest(rid_l, rid_r) = ?",
+                [low, high],
+            ).df()
+            if found.empty:
+                raise InputError(
+                    f"the pair ({left!r}, {right!r}) was never scored: blocking did not propose it"
+                )
+            rows.append(found.iloc[0])
     frame = pd.DataFrame(rows)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     return _linker(result).visualisations.waterfall_chart(records, filter_nulls=filter_nulls)
@@ -169,13 +171,12 @@ def comparison_viewer(
     written to ``path`` as an offline HTML file."""
     scored_pairs(result)
     linker = _linker(result)
-    predictions = _splink.table_as_splink_frame(
-        linker, "__splink__df_predict", result._context.predictions_table
-    )
     out = Path(path)
-    linker.visualisations.comparison_viewer_dashboard(
-        predictions, str(out), overwrite=True, num_example_rows=num_example_rows
-    )
+    with _predictions_with_values(result, whole=True) as scored:
+        predictions = _splink.table_as_splink_frame(linker, "__splink__df_predict", scored)
+        linker.visualisations.comparison_viewer_dashboard(
+            predictions, str(out), overwrite=True, num_example_rows=num_example_rows
+        )
     return out
 
 
@@ -206,24 +207,49 @@ def cluster_studio(
             f"CREATE OR REPLACE TABLE {name} AS SELECT m.cluster_id, r.* "
             f"FROM {result._context.records_table} r JOIN {view} m USING (rid)",
         )
-    predictions = _splink.table_as_splink_frame(
-        linker, "__splink__df_predict", result._context.predictions_table
-    )
     clustered = _splink.table_as_splink_frame(linker, name, name)
     out = Path(path)
     try:
-        linker.visualisations.cluster_studio_dashboard(
-            predictions,
-            clustered,
-            str(out),
-            sampling_method=sampling_method,
-            sample_size=sample_size,
-            cluster_ids=list(entity_ids) if entity_ids is not None else None,
-            overwrite=True,
-        )
+        with _predictions_with_values(result) as scored:
+            predictions = _splink.table_as_splink_frame(linker, "__splink__df_predict", scored)
+            linker.visualisations.cluster_studio_dashboard(
+                predictions,
+                clustered,
+                str(out),
+                sampling_method=sampling_method,
+                sample_size=sample_size,
+                cluster_ids=list(entity_ids) if entity_ids is not None else None,
+                overwrite=True,
+            )
     finally:
         run(con, f"DROP TABLE IF EXISTS {name}")
     return out
+
+
+@contextlib.contextmanager
+def _predictions_with_values(result: LinkResult, *, whole: bool = False) -> Iterator[str]:
+    """The run's scored pairs with both records' values beside each pair (``<c>_l``,
+    ``<c>_r``), as splink's own predict writes them and its charts read them: ``link``
+    scores without them (:func:`linkage._splink.predict_scores`), so they are joined back
+    from the records here. A view, for charts of a few pairs; ``whole``: a table, for
+    splink's dashboards, which read every pair and their ``rowid``, dropped afterwards."""
+    ctx = result._context
+    columns = _splink.predicted_value_columns(_linker(result))
+    values = ", ".join(
+        f"{side}.{quote(c)} AS {quote(f'{c}_{side}')}" for c in columns for side in ("l", "r")
+    )
+    kind = "TABLE" if whole else "VIEW"
+    name = f"linkage_chart_pairs_{uuid.uuid4().hex[:8]}"
+    run(
+        result.connection,
+        f"CREATE TEMP {kind} {name} AS SELECT p.*, {values} "
+        f"FROM {ctx.predictions_table} p JOIN {ctx.records_table} l ON l.rid = p.rid_l "
+        f"JOIN {ctx.records_table} r ON r.rid = p.rid_r",
+    )
+    try:
+        yield name
+    finally:
+        run(result.connection, f"DROP {kind} IF EXISTS {name}")
 
 
 def _linker(result: LinkResult) -> Any:

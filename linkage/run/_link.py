@@ -292,7 +292,8 @@ def _link(
         ]
         linker = model_mod.make_linker(con, tables.tables, settings)
 
-    predictions = linker.inference.predict()
+    # Scores without the records' values beside each pair: charts join them back.
+    predictions = _splink.predict_scores(linker)
     lap("score")
     context = RunContext(
         con=con,
