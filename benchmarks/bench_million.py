@@ -16,6 +16,7 @@ auto-merge threshold.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -239,6 +240,11 @@ def _splink_child(args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     settings = model_mod.build_settings(comparisons, rules, link_type="dedupe_only")
+    # What plain splink writes for each scored pair is its own default: both records' values
+    # (retain_matching_columns) and no intermediate columns, whatever linkage asks for.
+    settings = dataclasses.replace(
+        settings, retain_matching_columns=True, retain_intermediate_calculation_columns=False
+    )
     linker = model_mod.make_linker(con, ["records"], settings)
     comparison_columns = {
         c.output_column_name: {col.input_name for col in c._input_columns_used_by_case_statement}
