@@ -374,8 +374,9 @@ def predict_scores(linker: Any) -> Any:
     are splink's own steps of a one-chunk predict (blocked pairs, term frequencies,
     comparison vectors, weights), with a last step that keeps what splink keeps in
     training: the ids, the ``gamma_`` columns and, with intermediate columns, the term
-    frequencies and Bayes factors; ``match_weight`` and ``match_probability`` first, as
-    in splink's output. The values are one join away (:func:`predicted_value_columns`).
+    frequencies and each comparison's match weight (``mw_``); ``match_weight`` and
+    ``match_probability`` first, as in splink's output. The values are one join away
+    (:func:`predicted_value_columns`).
     """
     settings = linker._settings_obj
     kept = Settings.columns_to_select_for_predict(
