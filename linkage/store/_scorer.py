@@ -763,28 +763,8 @@ class Scorer:
         own, which reads their rows only."""
         name = self._prepare(con)[0]
         if len(left) <= FEW_PAIRS:
-            with self._prepared_lock:
-                fresh = con not in self._prepared_few
-                self._prepared_few.add(con)
-            name = f"{name}_few"
-            if fresh:
-                run(con, f"PREPARE {name} AS {self.few_sql}")
-        run(con, "DELETE FROM linkage_check_pairs")
-        if len(left) > 1000:
-            pairs = pd.DataFrame(
-                {"rid_l": np.asarray(left, np.int64), "rid_r": np.asarray(right, np.int64)}
-            )
-            con.register("linkage_batch_pairs", pairs)
-            try:
-                run(con, "INSERT INTO linkage_check_pairs SELECT * FROM linkage_batch_pairs")
-            finally:
-                con.unregister("linkage_batch_pairs")
-        else:
-            run(
-                con,
-                "INSERT INTO linkage_check_pairs SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])",
-                [[int(x) for x in left], [int(x) for x in right]],
-            )
+            name = self._prepared_once(con, self._prepared_few, f"{name}_few", self.few_sql)
+        _list_pairs(con, left, right)
         return arrow_frame(con, f"EXECUTE {name}")
 
     def score_query(
@@ -808,28 +788,58 @@ class Scorer:
         recluster keeps for its review items (the pairs behind review items, or tests).
         Prepared on a connection's first call: planning the statement costs a tenth of a
         second, scoring a few hundred pairs a hundredth."""
-        name = f"linkage_levels_{self.rows_table}"
         self._prepare(con)
-        with self._prepared_lock:
-            fresh = con not in self._prepared_levels
-            self._prepared_levels.add(con)
-        if fresh:
-            run(con, f"PREPARE {name} AS {self.levels_sql}")
-        run(con, "DELETE FROM linkage_check_pairs")
-        pairs = pd.DataFrame(
-            {"rid_l": np.asarray(left, np.int64), "rid_r": np.asarray(right, np.int64)}
+        name = self._prepared_once(
+            con, self._prepared_levels, f"linkage_levels_{self.rows_table}", self.levels_sql
         )
-        con.register("linkage_level_pairs", pairs)
-        try:
-            run(con, "INSERT INTO linkage_check_pairs SELECT * FROM linkage_level_pairs")
-        finally:
-            con.unregister("linkage_level_pairs")
+        _list_pairs(con, left, right)
         return arrow_frame(con, f"EXECUTE {name}")
+
+    def _prepared_once(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        prepared: weakref.WeakSet[duckdb.DuckDBPyConnection],
+        name: str,
+        sql: str,
+    ) -> str:
+        """``name``, with ``sql`` prepared as it on the connection's first call
+        (``prepared``: the connections that did)."""
+        with self._prepared_lock:
+            fresh = con not in prepared
+            prepared.add(con)
+        if fresh:
+            run(con, f"PREPARE {name} AS {sql}")
+        return name
 
     def score_probes(self, con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         """Like :meth:`score`, for every pair of a staged probe and a staged stored record
         (what :meth:`stage_rows` staged for a form check)."""
         return con.execute(f"EXECUTE {self._prepare(con)[1]}").fetchall()
+
+
+def _list_pairs(
+    con: duckdb.DuckDBPyConnection,
+    left: Sequence[int] | np.ndarray,
+    right: Sequence[int] | np.ndarray,
+) -> None:
+    """These pairs of staged rows, and no others, in ``linkage_check_pairs`` (what the
+    prepared scoring statements read): many as a registered frame, a few as parameters."""
+    run(con, "DELETE FROM linkage_check_pairs")
+    if len(left) > 1000:
+        pairs = pd.DataFrame(
+            {"rid_l": np.asarray(left, np.int64), "rid_r": np.asarray(right, np.int64)}
+        )
+        con.register("linkage_batch_pairs", pairs)
+        try:
+            run(con, "INSERT INTO linkage_check_pairs SELECT * FROM linkage_batch_pairs")
+        finally:
+            con.unregister("linkage_batch_pairs")
+    else:
+        run(
+            con,
+            "INSERT INTO linkage_check_pairs SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])",
+            [[int(x) for x in left], [int(x) for x in right]],
+        )
 
 
 def _staged_text(column: str) -> str:
